@@ -45,6 +45,9 @@ mod chain;
 mod codec;
 mod error;
 mod features;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod init;
 mod message;
 mod msg_type;
