@@ -71,15 +71,21 @@ pub const AEAD_BACKEND: &str = "rustcrypto";
 #[cfg(not(any(feature = "ring", feature = "rustcrypto")))]
 compile_error!("noise-transport needs an AEAD backend: enable feature `ring` or `rustcrypto`");
 
+/// The ring key object is built per call from our zeroizing copy: for ChaCha20 that is a
+/// 32-byte copy, and it keeps ring's (never wiped) key state off the heap.
+#[cfg(feature = "ring")]
+fn ring_key(key: &Key) -> ring::aead::LessSafeKey {
+    use ring::aead::{LessSafeKey, UnboundKey, CHACHA20_POLY1305};
+    LessSafeKey::new(
+        UnboundKey::new(&CHACHA20_POLY1305, &key.0).expect("ChaCha20 keys are 32 bytes"),
+    )
+}
+
 /// Encrypts `buf` in place and returns the tag.
 #[cfg(feature = "ring")]
 pub(crate) fn seal_in_place(key: &Key, counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
-    // The ring key object is built per call from our zeroizing copy: for ChaCha20 that is a
-    // 32-byte copy, and it keeps ring's (never wiped) key state off the heap.
-    let cipher = LessSafeKey::new(
-        UnboundKey::new(&CHACHA20_POLY1305, &key.0).expect("ChaCha20 keys are 32 bytes"),
-    );
+    use ring::aead::{Aad, Nonce};
+    let cipher = ring_key(key);
     let tag = cipher
         .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(noise_nonce(counter)),
@@ -100,10 +106,8 @@ pub(crate) fn open_in_place(
     ad: &[u8],
     ciphertext_and_tag: &mut [u8],
 ) -> Result<(), BadTag> {
-    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
-    let cipher = LessSafeKey::new(
-        UnboundKey::new(&CHACHA20_POLY1305, &key.0).expect("ChaCha20 keys are 32 bytes"),
-    );
+    use ring::aead::{Aad, Nonce};
+    let cipher = ring_key(key);
     cipher
         .open_in_place(
             Nonce::assume_unique_for_key(noise_nonce(counter)),
