@@ -1,0 +1,32 @@
+//! The IO side of lnpeer: it listens and dials, runs the BOLT 8 handshake and the BOLT 1 `init`
+//! exchange, keeps one reader and one writer task per connection, and tracks every known peer
+//! with its owning subdaemon.
+//!
+//! # What it owns, and what it must not touch
+//!
+//! Sockets and tasks (tokio). The protocol rules it applies come from IO-free code: BOLT 8 from
+//! `noise-transport`, BOLT 1 messages from `wire`, ownership from `subdaemon-state`, and the
+//! peer rules (init checks, dispatch, keepalive, ping limits) from this crate's [`protocol`]
+//! module, which has no IO either. It knows nothing of RPC, plugins or storage: it publishes
+//! [`PeerEvent`]s and takes commands, and the node binary persists what it must.
+//!
+//! # Data path
+//!
+//! ```text
+//! socket ─read─▶ reader task: Decryptor (in place) ─▶ protocol::dispatch ─▶ pong/error → outbox
+//!                                                                     └─▶ PeerEvent::CustomMessage
+//! send_custom ─▶ owner gate ─▶ Outbox::try_send (bounded in bytes, never awaits)
+//!                 ─▶ writer task: drain the queue, encrypt every ready frame into one buffer,
+//!                    one write_all
+//! ```
+
+mod config;
+mod error;
+mod manager;
+mod outbox;
+pub mod protocol;
+
+pub use config::*;
+pub use error::{ConnectError, PeerError, SendCustomError};
+pub use manager::{ConnectionInfo, Direction, PeerEvent, PeerInfo, PeerManager};
+pub use outbox::{Outbox, SendError};

@@ -1,0 +1,934 @@
+//! The peer manager: listener, dialer, per-connection reader and writer tasks, and the
+//! registry of known peers.
+//!
+//! Rules it follows:
+//! - **One connection per node id; the newest wins.** When a peer we are connected to connects
+//!   again (or we dial it again and it answers), the old connection is closed and the new one
+//!   kept, as Core Lightning does: a peer that restarted must not wait for our keepalive to
+//!   notice its old connection is dead. `connect` to a peer that is already connected returns
+//!   the existing connection without dialing, so two nodes rarely race each other.
+//! - **Nothing awaits under the registry lock**, and sending never awaits (see [`Outbox`]).
+//! - A disconnected peer with channels stays known and is redialled with backoff; one without
+//!   channels is forgotten.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use noise_transport::{
+    Act, Decryptor, Encryptor, HandshakeError, InitiatorHandshake, PublicKey, ResponderHandshake,
+    ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
+};
+use subdaemon_state::{
+    ChannelDbId, ChannelState, Owner, PeerInput, PeerState, SendRefused, Transition,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+use wire::{decode_message, Features, KnownFeatures, Message, MsgType};
+
+use crate::config::PeerManagerConfig;
+use crate::error::{ConnectError, PeerError, SendCustomError};
+use crate::outbox::{Class, Outbound, Outbox};
+use crate::protocol::{self, Action, Keepalive, KeepaliveAction, PingLimiter};
+
+/// How many events a slow subscriber may fall behind before it misses some.
+const EVENT_BUFFER: usize = 4096;
+
+/// The writer stops collecting ready messages into one write at this many bytes, so one
+/// write never holds more than a few frames of the largest size.
+const MAX_WRITE_BATCH: usize = 256 * 1024;
+
+/// How long a closing connection may take to flush its last messages (a warning) to a peer.
+const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
+
+/// Which side opened the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The peer dialed us.
+    Inbound,
+    /// We dialed the peer.
+    Outbound,
+}
+
+/// Something that happened to a peer, for the RPC and plugin layers.
+#[derive(Debug, Clone)]
+pub enum PeerEvent {
+    /// A connection finished `init` and is ready.
+    Connected {
+        /// The peer.
+        id: PublicKey,
+        /// Who dialed.
+        direction: Direction,
+        /// The peer's socket address.
+        address: SocketAddr,
+    },
+    /// The connection ended.
+    Disconnected {
+        /// The peer.
+        id: PublicKey,
+        /// Why, for logs.
+        reason: String,
+    },
+    /// A custom (or otherwise unhandled odd) message arrived.
+    CustomMessage {
+        /// The peer.
+        id: PublicKey,
+        /// Type and payload.
+        message: Vec<u8>,
+    },
+}
+
+/// A live connection, as callers see it.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// The peer.
+    pub id: PublicKey,
+    /// Who dialed.
+    pub direction: Direction,
+    /// The peer's socket address.
+    pub address: SocketAddr,
+    /// The peer's `init` features (global and local combined).
+    pub features: Features,
+}
+
+/// A known peer, as callers see it.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// The peer.
+    pub id: PublicKey,
+    /// Its connection, if connected.
+    pub connection: Option<ConnectionInfo>,
+    /// The subdaemon that owns it, if any.
+    pub owner: Option<Owner>,
+    /// Its channels.
+    pub channels: Vec<(ChannelDbId, ChannelState)>,
+    /// The address we reach it at, if we ever dialed it.
+    pub address: Option<String>,
+    /// The prefix of its log lines (`openingd`, `channeld-chan#1`).
+    pub log_prefix: String,
+}
+
+struct Connection {
+    id: u64,
+    info: ConnectionInfo,
+    outbox: Outbox,
+    closer: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct PeerEntry {
+    state: PeerState,
+    connection: Option<Connection>,
+    address: Option<String>,
+    redialing: bool,
+}
+
+struct Inner {
+    config: PeerManagerConfig,
+    node_id: PublicKey,
+    known: KnownFeatures,
+    registry: DashMap<PublicKey, PeerEntry>,
+    events: broadcast::Sender<PeerEvent>,
+    shutdown: watch::Sender<bool>,
+    /// Every task holds a clone; `shutdown` drops ours and waits for the channel to close.
+    task_guard: Mutex<Option<mpsc::Sender<()>>>,
+    tasks_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
+    next_connection: AtomicU64,
+    listen_addrs: Vec<SocketAddr>,
+    allowed_even: RwLock<HashSet<u16>>,
+}
+
+/// The peer manager; cheap to clone.
+#[derive(Clone)]
+pub struct PeerManager {
+    inner: Arc<Inner>,
+}
+
+impl PeerManager {
+    /// Binds every listen address and starts accepting connections.
+    ///
+    /// # Errors
+    /// A listen address cannot be bound.
+    pub async fn start(config: PeerManagerConfig) -> io::Result<PeerManager> {
+        let mut listeners = Vec::new();
+        let mut listen_addrs = Vec::new();
+        for addr in &config.listen {
+            let listener = TcpListener::bind(addr).await?;
+            listen_addrs.push(listener.local_addr()?);
+            listeners.push(listener);
+        }
+        let (task_guard, tasks_done) = mpsc::channel(1);
+        let inner = Arc::new(Inner {
+            node_id: PublicKey::from_secret_key_global(&config.node_secret),
+            known: protocol::known_features(&config.features),
+            config,
+            registry: DashMap::new(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            shutdown: watch::channel(false).0,
+            task_guard: Mutex::new(Some(task_guard)),
+            tasks_done: tokio::sync::Mutex::new(tasks_done),
+            next_connection: AtomicU64::new(1),
+            listen_addrs,
+            allowed_even: RwLock::new(HashSet::new()),
+        });
+        for listener in listeners {
+            spawn_tracked(&inner, accept_loop(inner.clone(), listener));
+        }
+        Ok(PeerManager { inner })
+    }
+
+    /// Our node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.inner.node_id
+    }
+
+    /// The addresses we listen on, with the ports actually bound.
+    pub fn listen_addrs(&self) -> &[SocketAddr] {
+        &self.inner.listen_addrs
+    }
+
+    /// The features we offer in `init`.
+    pub fn our_features(&self) -> &Features {
+        &self.inner.config.features
+    }
+
+    /// Peer events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Even message types (outside the BOLTs) that peers may send us and we may send, because
+    /// a plugin declared them.
+    pub fn set_allowed_even_types(&self, types: impl IntoIterator<Item = u16>) {
+        let mut allowed = self
+            .inner
+            .allowed_even
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *allowed = types.into_iter().collect();
+    }
+
+    /// Connects to `id` at `host:port` (IPv4, IPv6 or a host name), or returns the existing
+    /// connection if there is one.
+    ///
+    /// # Errors
+    /// Resolution, TCP, handshake or `init` failed, or the deadline passed.
+    pub async fn connect(
+        &self,
+        id: PublicKey,
+        host: &str,
+        port: u16,
+    ) -> Result<ConnectionInfo, ConnectError> {
+        connect(&self.inner, id, host, port).await
+    }
+
+    /// Closes the connection to `id`; false if it was not connected.
+    pub fn disconnect(&self, id: &PublicKey) -> bool {
+        match self.inner.registry.get(id) {
+            Some(entry) => match &entry.connection {
+                Some(connection) => {
+                    connection.closer.send_replace(true);
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// A known peer.
+    pub fn peer(&self, id: &PublicKey) -> Option<PeerInfo> {
+        self.inner
+            .registry
+            .get(id)
+            .map(|entry| peer_info(*entry.key(), &entry))
+    }
+
+    /// Every known peer.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.inner
+            .registry
+            .iter()
+            .map(|entry| peer_info(*entry.key(), &entry))
+            .collect()
+    }
+
+    /// Queues a custom message for `id` through its owner, without waiting: checks, in CLN's
+    /// order, that the peer is known, connected and owned by a subdaemon that talks to it.
+    ///
+    /// # Errors
+    /// The peer is unknown, refused by its state, or its queue is full.
+    pub fn send_custom(&self, id: &PublicKey, message: Vec<u8>) -> Result<Owner, SendCustomError> {
+        let entry = self
+            .inner
+            .registry
+            .get(id)
+            .ok_or(SendCustomError::NoSuchPeer)?;
+        let owner = entry
+            .state
+            .custom_send_gate()
+            .map_err(SendCustomError::Refused)?;
+        let connection = entry
+            .connection
+            .as_ref()
+            .ok_or(SendCustomError::Refused(SendRefused::NotConnected))?;
+        connection
+            .outbox
+            .try_send(message)
+            .map_err(SendCustomError::Queue)?;
+        Ok(owner)
+    }
+
+    /// Applies a lifecycle event to a known peer (the `dev-` commands and the store use this).
+    ///
+    /// # Errors
+    /// The peer is unknown, or the transition is impossible in its state.
+    pub fn apply(&self, id: &PublicKey, input: PeerInput) -> Result<Transition, PeerError> {
+        let mut entry = self
+            .inner
+            .registry
+            .get_mut(id)
+            .ok_or(PeerError::NoSuchPeer)?;
+        let transition = entry.state.handle(input).map_err(PeerError::Invalid)?;
+        if transition.forget {
+            drop(entry);
+            self.inner.registry.remove(id);
+        }
+        Ok(transition)
+    }
+
+    /// Adds a peer remembered from the store: disconnected, with its channels; it is redialled
+    /// if it has channels and an address.
+    pub fn restore_peer(
+        &self,
+        id: PublicKey,
+        address: Option<String>,
+        channels: impl IntoIterator<Item = (ChannelDbId, ChannelState)>,
+    ) {
+        let state = PeerState::restore(channels);
+        if state.is_forgettable() {
+            return;
+        }
+        self.inner.registry.insert(
+            id,
+            PeerEntry {
+                state,
+                connection: None,
+                address,
+                redialing: false,
+            },
+        );
+        spawn_redial(&self.inner, id);
+    }
+
+    /// Stops listening, closes every connection and waits for all tasks to end.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        for entry in self.inner.registry.iter() {
+            if let Some(connection) = &entry.connection {
+                connection.closer.send_replace(true);
+            }
+        }
+        drop(
+            self.inner
+                .task_guard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        let mut done = self.inner.tasks_done.lock().await;
+        while done.recv().await.is_some() {}
+    }
+}
+
+fn peer_info(id: PublicKey, entry: &PeerEntry) -> PeerInfo {
+    PeerInfo {
+        id,
+        connection: entry.connection.as_ref().map(|c| c.info.clone()),
+        owner: entry.state.owner(),
+        channels: entry.state.channels().collect(),
+        address: entry.address.clone(),
+        log_prefix: entry.state.log_prefix(),
+    }
+}
+
+/// Resolves once `flag` is true (at once if it already is).
+async fn stopped(flag: &mut watch::Receiver<bool>) {
+    // A closed sender means its owner is gone: that is a stop too.
+    let _ = flag.wait_for(|stop| *stop).await;
+}
+
+/// Spawns a task that holds a completion guard; does nothing once shutdown has begun.
+fn spawn_tracked<F>(inner: &Arc<Inner>, task: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let guard = inner
+        .task_guard
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(guard) = guard {
+        tokio::spawn(async move {
+            task.await;
+            drop(guard);
+        });
+    }
+}
+
+async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, address)) => {
+                    let inner2 = inner.clone();
+                    spawn_tracked(&inner, async move {
+                        let deadline = inner2.config.connect_timeout;
+                        match tokio::time::timeout(deadline, establish(&inner2, stream, None)).await {
+                            Ok(Ok(established)) => {
+                                register(&inner2, established, None);
+                            }
+                            Ok(Err(error)) => tracing::debug!(subsystem = "connectd", "Incoming connection from {address} failed: {error}"),
+                            Err(_) => tracing::debug!(subsystem = "connectd", "Incoming connection from {address} timed out after {deadline:?}"),
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(error) => {
+                    tracing::warn!(subsystem = "connectd", "accept failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn connect(
+    inner: &Arc<Inner>,
+    id: PublicKey,
+    host: &str,
+    port: u16,
+) -> Result<ConnectionInfo, ConnectError> {
+    if let Some(info) = inner
+        .registry
+        .get(&id)
+        .and_then(|e| e.connection.as_ref().map(|c| c.info.clone()))
+    {
+        return Ok(info);
+    }
+    let deadline = inner.config.connect_timeout;
+    let attempt = async {
+        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| ConnectError::Resolve(e.to_string()))?
+            .collect();
+        let mut last_error = ConnectError::Resolve(format!("{host} has no addresses"));
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => return establish(inner, stream, Some(id)).await,
+                Err(error) => last_error = ConnectError::Io(format!("{address}: {error}")),
+            }
+        }
+        Err(last_error)
+    };
+    let established = tokio::time::timeout(deadline, attempt)
+        .await
+        .map_err(|_| ConnectError::Timeout(deadline))??;
+    let dialed = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    Ok(register(inner, established, Some(dialed)))
+}
+
+struct Established {
+    id: PublicKey,
+    stream: TcpStream,
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    direction: Direction,
+    address: SocketAddr,
+    features: Features,
+}
+
+async fn read_act<const N: usize>(
+    stream: &mut TcpStream,
+    act: Act,
+) -> Result<[u8; N], ConnectError> {
+    let mut buf = [0u8; N];
+    let mut received = 0;
+    while received < N {
+        match stream.read(&mut buf[received..]).await {
+            Ok(0) => {
+                return Err(ConnectError::Handshake(HandshakeError::Truncated {
+                    act,
+                    received,
+                }))
+            }
+            Ok(n) => received += n,
+            Err(error) => return Err(ConnectError::Io(error.to_string())),
+        }
+    }
+    Ok(buf)
+}
+
+/// BOLT 8 handshake, then both `init`s: ours goes out at once, then we wait for theirs,
+/// skipping unknown odd messages before it as CLN does.
+async fn establish(
+    inner: &Arc<Inner>,
+    mut stream: TcpStream,
+    dial: Option<PublicKey>,
+) -> Result<Established, ConnectError> {
+    let io = |e: io::Error| ConnectError::Io(e.to_string());
+    let address = stream.peer_addr().map_err(io)?;
+    // Our writer coalesces frames itself; Nagle would only add latency.
+    stream.set_nodelay(true).map_err(io)?;
+    let secret = &inner.config.node_secret;
+    let transport = match dial {
+        Some(remote) => {
+            let (handshake, act_one) = InitiatorHandshake::new(secret, &remote);
+            stream.write_all(&act_one).await.map_err(io)?;
+            let act_two = read_act::<ACT_TWO_LEN>(&mut stream, Act::Two).await?;
+            let (act_three, transport) = handshake.read_act_two(&act_two)?;
+            stream.write_all(&act_three).await.map_err(io)?;
+            transport
+        }
+        None => {
+            let act_one = read_act::<ACT_ONE_LEN>(&mut stream, Act::One).await?;
+            let (waiting, act_two) = ResponderHandshake::new(secret).read_act_one(&act_one)?;
+            stream.write_all(&act_two).await.map_err(io)?;
+            let act_three = read_act::<ACT_THREE_LEN>(&mut stream, Act::Three).await?;
+            waiting.read_act_three(&act_three)?
+        }
+    };
+    let id = *transport.remote_static();
+    let direction = if dial.is_some() {
+        Direction::Outbound
+    } else {
+        Direction::Inbound
+    };
+    let (mut encryptor, mut decryptor) = transport.split();
+
+    let inbound_from = (direction == Direction::Inbound).then_some(address);
+    let our_init = protocol::our_init(&inner.config.features, inner.config.chain, inbound_from);
+    log_io(inner, &id, "OUT", &our_init);
+    let mut out = Vec::new();
+    encryptor
+        .encrypt_into(&our_init, &mut out)
+        .map_err(|e| ConnectError::Io(e.to_string()))?;
+    stream.write_all(&out).await.map_err(io)?;
+
+    let init = loop {
+        let mut found = None;
+        while let Some(message) = decryptor.next_message()? {
+            log_io(inner, &id, "IN", message);
+            let Some(&[high, low]) = message.get(..2) else {
+                return Err(ConnectError::BadInit("message shorter than a type".into()));
+            };
+            let ty = MsgType(u16::from_be_bytes([high, low]));
+            if ty == MsgType::INIT {
+                found =
+                    Some(decode_message(message).map_err(|e| ConnectError::BadInit(e.to_string())));
+                break;
+            }
+            if ty.is_odd() && !ty.is_bolt_defined() {
+                continue;
+            }
+            return Err(ConnectError::FirstMessageNotInit(ty.0));
+        }
+        match found {
+            Some(Ok(Message::Init(init))) => break init,
+            Some(Ok(_)) => return Err(ConnectError::BadInit("not an init".into())),
+            Some(Err(error)) => return Err(error),
+            None => {}
+        }
+        let n = stream.read(decryptor.read_buffer()).await.map_err(io)?;
+        if n == 0 {
+            return Err(ConnectError::ClosedDuringInit);
+        }
+        decryptor.commit(n);
+    };
+    if let Err(rejection) = protocol::check_remote_init(&init, inner.config.chain, &inner.known) {
+        let warning = protocol::warning(&rejection.to_string());
+        log_io(inner, &id, "OUT", &warning);
+        out.clear();
+        if encryptor.encrypt_into(&warning, &mut out).is_ok() {
+            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, stream.write_all(&out)).await;
+        }
+        return Err(ConnectError::InitRejected(rejection));
+    }
+    Ok(Established {
+        id,
+        stream,
+        encryptor,
+        decryptor,
+        direction,
+        address,
+        features: init.combined_features(),
+    })
+}
+
+/// Puts an established connection in the registry (closing an older one to the same peer)
+/// and starts its reader and writer.
+fn register(
+    inner: &Arc<Inner>,
+    established: Established,
+    dialed: Option<String>,
+) -> ConnectionInfo {
+    let Established {
+        id,
+        stream,
+        encryptor,
+        decryptor,
+        direction,
+        address,
+        features,
+    } = established;
+    let connection_id = inner.next_connection.fetch_add(1, Ordering::Relaxed);
+    let (outbox, queue) = Outbox::new(
+        inner.config.send_queue_bytes,
+        inner.config.control_queue_bytes,
+    );
+    let (closer, closed) = watch::channel(false);
+    let info = ConnectionInfo {
+        id,
+        direction,
+        address,
+        features,
+    };
+    {
+        let mut entry = inner.registry.entry(id).or_default();
+        let previous = entry.connection.replace(Connection {
+            id: connection_id,
+            info: info.clone(),
+            outbox: outbox.clone(),
+            closer,
+        });
+        match previous {
+            Some(old) => {
+                tracing::debug!(node_id = %id, subsystem = "connectd", "Peer reconnected: closing the older connection");
+                old.closer.send_replace(true);
+            }
+            None => {
+                if let Err(error) = entry.state.handle(PeerInput::Connected) {
+                    tracing::error!(node_id = %id, subsystem = "connectd", "inconsistent peer state on connect: {error}");
+                }
+            }
+        }
+        if dialed.is_some() {
+            entry.address = dialed;
+        }
+    }
+    tracing::info!(node_id = %id, subsystem = "connectd", "Connected ({})", match direction {
+        Direction::Inbound => "incoming",
+        Direction::Outbound => "outgoing",
+    });
+    let _ = inner.events.send(PeerEvent::Connected {
+        id,
+        direction,
+        address,
+    });
+    let (read_half, write_half) = stream.into_split();
+    spawn_tracked(
+        inner,
+        writer(
+            inner.clone(),
+            id,
+            connection_id,
+            write_half,
+            encryptor,
+            queue,
+            closed.clone(),
+        ),
+    );
+    spawn_tracked(
+        inner,
+        reader(
+            inner.clone(),
+            id,
+            connection_id,
+            read_half,
+            decryptor,
+            outbox,
+            closed,
+        ),
+    );
+    info
+}
+
+/// Removes connection `connection_id` of `id`, if it is still the current one.
+fn teardown(inner: &Arc<Inner>, id: PublicKey, connection_id: u64, reason: &str) {
+    let mut redial = false;
+    let removed = match inner.registry.entry(id) {
+        Entry::Occupied(mut entry)
+            if entry.get().connection.as_ref().map(|c| c.id) == Some(connection_id) =>
+        {
+            if let Some(connection) = entry.get_mut().connection.take() {
+                connection.closer.send_replace(true);
+            }
+            if let Err(error) = entry.get_mut().state.handle(PeerInput::Disconnected) {
+                tracing::error!(node_id = %id, subsystem = "connectd", "inconsistent peer state on disconnect: {error}");
+            }
+            if entry.get().state.is_forgettable() {
+                entry.remove();
+            } else {
+                redial = entry.get().address.is_some();
+            }
+            true
+        }
+        _ => false,
+    };
+    if removed {
+        tracing::debug!(node_id = %id, subsystem = "connectd", "Disconnected: {reason}");
+        let _ = inner.events.send(PeerEvent::Disconnected {
+            id,
+            reason: reason.to_owned(),
+        });
+        if redial && !*inner.shutdown.borrow() {
+            spawn_redial(inner, id);
+        }
+    }
+}
+
+/// Redials a disconnected peer that has channels, with doubling backoff, until it is connected,
+/// forgotten, or the node stops.
+fn spawn_redial(inner: &Arc<Inner>, id: PublicKey) {
+    match inner.registry.get_mut(&id) {
+        Some(mut entry) if !entry.redialing && entry.address.is_some() => entry.redialing = true,
+        _ => return,
+    }
+    let task_inner = inner.clone();
+    spawn_tracked(inner, async move {
+        let inner = task_inner;
+        let mut shutdown = inner.shutdown.subscribe();
+        let mut delay = inner.config.redial_backoff_min;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopped(&mut shutdown) => break,
+            }
+            let address = match inner.registry.get(&id) {
+                Some(entry)
+                    if entry.connection.is_none() && entry.state.channels().next().is_some() =>
+                {
+                    entry.address.clone()
+                }
+                _ => break,
+            };
+            let Some((host, port)) = address.as_deref().and_then(split_host_port) else {
+                break;
+            };
+            match connect(&inner, id, &host, port).await {
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::debug!(node_id = %id, subsystem = "connectd", "Reconnect failed, next try in {:?}: {error}", delay * 2)
+                }
+            }
+            delay = (delay * 2).min(inner.config.redial_backoff_max);
+        }
+        if let Some(mut entry) = inner.registry.get_mut(&id) {
+            entry.redialing = false;
+        };
+    });
+}
+
+/// `host:port` or `[v6]:port` into its parts.
+pub(crate) fn split_host_port(address: &str) -> Option<(String, u16)> {
+    let (host, port) = address.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Some((host.to_owned(), port.parse().ok()?))
+}
+
+fn log_io(inner: &Inner, id: &PublicKey, direction: &'static str, message: &[u8]) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let prefix = inner
+            .registry
+            .get(id)
+            .map(|entry| entry.state.log_prefix())
+            .unwrap_or_else(|| Owner::Openingd.name().to_owned());
+        tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
+    }
+}
+
+async fn writer(
+    inner: Arc<Inner>,
+    id: PublicKey,
+    connection_id: u64,
+    mut socket: OwnedWriteHalf,
+    mut encryptor: Encryptor,
+    mut queue: mpsc::UnboundedReceiver<Outbound>,
+    mut closed: watch::Receiver<bool>,
+) {
+    let budgets = match inner
+        .registry
+        .get(&id)
+        .and_then(|e| e.connection.as_ref().map(|c| c.outbox.budgets.clone()))
+    {
+        Some(budgets) => budgets,
+        None => return,
+    };
+    let mut out = Vec::new();
+    let reason = 'run: loop {
+        let first = tokio::select! {
+            biased;
+            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
+            next = queue.recv() => match next {
+                Some(next) => next,
+                None => break 'run "queue closed".to_owned(),
+            },
+        };
+        // Everything already queued goes out in the same write.
+        let mut released = [0usize; 2];
+        let mut close_after = false;
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Outbound::Message { bytes, class } => {
+                    log_io(&inner, &id, "OUT", &bytes);
+                    // Lengths were checked when queued; a message that still does not fit is
+                    // dropped with its budget released rather than killing the connection.
+                    if let Err(error) = encryptor.encrypt_into(&bytes, &mut out) {
+                        tracing::error!(node_id = %id, subsystem = "connectd", "dropping unsendable message: {error}");
+                    }
+                    released[class as usize] += bytes.len();
+                }
+                Outbound::CloseAfterFlush => close_after = true,
+            }
+            if !close_after && out.len() < MAX_WRITE_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        let written = tokio::select! {
+            result = socket.write_all(&out) => result,
+            _ = stopped(&mut closed), if !close_after => break 'run "closed".to_owned(),
+        };
+        budgets
+            .of(Class::Custom)
+            .release(released[Class::Custom as usize]);
+        budgets
+            .of(Class::Control)
+            .release(released[Class::Control as usize]);
+        out.clear();
+        if let Err(error) = written {
+            break 'run format!("write failed: {error}");
+        }
+        if close_after {
+            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, socket.shutdown()).await;
+            break 'run "closed after warning".to_owned();
+        }
+    };
+    teardown(&inner, id, connection_id, &reason);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn reader(
+    inner: Arc<Inner>,
+    id: PublicKey,
+    connection_id: u64,
+    mut socket: OwnedReadHalf,
+    mut decryptor: Decryptor,
+    outbox: Outbox,
+    mut closed: watch::Receiver<bool>,
+) {
+    let config = &inner.config;
+    let mut keepalive = Keepalive::new(config.keepalive_idle, Instant::now().into_std());
+    let mut pings = PingLimiter::new(
+        config.ping_burst,
+        config.pings_per_second,
+        Instant::now().into_std(),
+    );
+    let jitter = RandomState::new().hash_one(connection_id);
+    let tick_period = |jitter: u64| {
+        let spread = config.keepalive_tick_jitter.as_millis().max(1) as u64;
+        config.keepalive_tick_min + Duration::from_millis(jitter % spread)
+    };
+    let tick = tokio::time::sleep(tick_period(jitter));
+    tokio::pin!(tick);
+    let reason = 'run: loop {
+        tokio::select! {
+            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
+            _ = &mut tick => {
+                match keepalive.on_timer(Instant::now().into_std()) {
+                    KeepaliveAction::Nothing => {}
+                    KeepaliveAction::SendPing => {
+                        let _ = outbox.send(protocol::keepalive_ping(), Class::Control);
+                    }
+                    KeepaliveAction::HangUp => break 'run "Last ping unreturned: hanging up".to_owned(),
+                }
+                tick.as_mut().reset(Instant::now() + tick_period(jitter.rotate_left(7)));
+            }
+            read = socket.read(decryptor.read_buffer()) => {
+                let n = match read {
+                    Ok(0) => break 'run match decryptor.finish() {
+                        Ok(()) => "peer closed the connection".to_owned(),
+                        Err(error) => error.to_string(),
+                    },
+                    Ok(n) => n,
+                    Err(error) => break 'run format!("read failed: {error}"),
+                };
+                decryptor.commit(n);
+                let now = Instant::now().into_std();
+                loop {
+                    let message = match decryptor.next_message() {
+                        Ok(Some(message)) => message,
+                        Ok(None) => break,
+                        Err(error) => break 'run error.to_string(),
+                    };
+                    keepalive.on_message(now);
+                    log_io(&inner, &id, "IN", message);
+                    let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
+                    let action = protocol::dispatch(message, |ty| allowed.contains(&ty.0));
+                    drop(allowed);
+                    match action {
+                        Action::Ignore => {}
+                        Action::Reply(reply) => {
+                            let _ = outbox.send(reply, Class::Control);
+                        }
+                        Action::Pong(pong) => {
+                            if pings.allow(now) {
+                                let _ = outbox.send(pong, Class::Control);
+                            } else {
+                                tracing::debug!(node_id = %id, subsystem = "connectd", "Ping rate exceeded: not answering");
+                            }
+                        }
+                        Action::PongReceived => keepalive.on_pong(),
+                        Action::Custom(_) => {
+                            let _ = inner.events.send(PeerEvent::CustomMessage { id, message: message.to_vec() });
+                        }
+                        Action::LogWarning(text) => {
+                            tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_WARNING: {text}");
+                        }
+                        Action::CloseOnError(text) => {
+                            tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_ERROR: {text}");
+                            break 'run format!("peer sent error: {text}");
+                        }
+                        Action::WarnAndClose(text) => {
+                            tracing::info!(node_id = %id, subsystem = "connectd", "Sending warning and closing: {text}");
+                            let _ = outbox.send(protocol::warning(&text), Class::Control);
+                            // The writer closes once the warning is out.
+                            outbox.close_after_flush();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    teardown(&inner, id, connection_id, &reason);
+}

@@ -1,0 +1,162 @@
+//! Shared pieces of the peer-manager tests: nodes on loopback and a scripted raw peer.
+#![allow(clippy::unwrap_used, dead_code, missing_docs, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use noise_transport::{Decryptor, Encryptor, InitiatorHandshake, PublicKey, SecretKey};
+use peer_manager::{PeerEvent, PeerManager, PeerManagerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+use wire::{decode_message, ChainHash, Encode, Features, Init, Message, TlvStream};
+
+/// Long enough for a loaded CI machine, short enough to fail fast.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn key(byte: u8) -> SecretKey {
+    SecretKey::from_slice(&[byte; 32]).unwrap()
+}
+
+pub fn config(byte: u8) -> PeerManagerConfig {
+    let mut config = PeerManagerConfig::new(key(byte), ChainHash::REGTEST, 19846);
+    config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    config
+}
+
+pub async fn node(byte: u8) -> PeerManager {
+    PeerManager::start(config(byte)).await.unwrap()
+}
+
+pub fn addr(node: &PeerManager) -> SocketAddr {
+    node.listen_addrs()[0]
+}
+
+pub async fn connect(from: &PeerManager, to: &PeerManager) {
+    let address = addr(to);
+    from.connect(to.node_id(), &address.ip().to_string(), address.port())
+        .await
+        .unwrap();
+}
+
+/// Waits for the first event that `pick` accepts.
+pub async fn next_event<T>(
+    events: &mut broadcast::Receiver<PeerEvent>,
+    mut pick: impl FnMut(PeerEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(found) = pick(events.recv().await.unwrap()) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("event did not arrive in time")
+}
+
+pub async fn custom_from(events: &mut broadcast::Receiver<PeerEvent>, from: PublicKey) -> Vec<u8> {
+    next_event(events, |event| match event {
+        PeerEvent::CustomMessage { id, message } if id == from => Some(message),
+        _ => None,
+    })
+    .await
+}
+
+pub async fn disconnected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) -> String {
+    next_event(events, |event| match event {
+        PeerEvent::Disconnected { id, reason } if id == who => Some(reason),
+        _ => None,
+    })
+    .await
+}
+
+pub async fn connected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) {
+    next_event(events, |event| match event {
+        PeerEvent::Connected { id, .. } if id == who => Some(()),
+        _ => None,
+    })
+    .await
+}
+
+/// A peer we script byte by byte: it does the BOLT 8 handshake and then sends and reads
+/// whatever the test says.
+pub struct RawPeer {
+    pub stream: TcpStream,
+    pub encryptor: Encryptor,
+    pub decryptor: Decryptor,
+}
+
+pub fn init_with(features: &[usize], chain: ChainHash) -> Vec<u8> {
+    Message::Init(Init {
+        global_features: Features::new(),
+        features: features.iter().copied().collect::<Features>(),
+        networks: Some(vec![chain]),
+        remote_addr: None,
+        unknown_tlvs: TlvStream::new(),
+    })
+    .to_bytes()
+}
+
+impl RawPeer {
+    /// Handshake only.
+    pub async fn handshake(secret: &SecretKey, to: &PeerManager) -> RawPeer {
+        let mut stream = TcpStream::connect(addr(to)).await.unwrap();
+        let (handshake, act_one) = InitiatorHandshake::new(secret, &to.node_id());
+        stream.write_all(&act_one).await.unwrap();
+        let mut act_two = [0u8; 50];
+        stream.read_exact(&mut act_two).await.unwrap();
+        let (act_three, transport) = handshake.read_act_two(&act_two).unwrap();
+        stream.write_all(&act_three).await.unwrap();
+        let (encryptor, decryptor) = transport.split();
+        RawPeer {
+            stream,
+            encryptor,
+            decryptor,
+        }
+    }
+
+    /// Handshake and a good `init` both ways.
+    pub async fn connect(secret: &SecretKey, to: &PeerManager) -> RawPeer {
+        let mut peer = RawPeer::handshake(secret, to).await;
+        peer.send(&init_with(&[1, 9, 13, 15, 45], ChainHash::REGTEST))
+            .await;
+        let their_init = peer.recv().await.expect("the node sends init");
+        assert!(matches!(decode_message(&their_init), Ok(Message::Init(_))));
+        peer
+    }
+
+    pub async fn send(&mut self, message: &[u8]) {
+        let mut out = Vec::new();
+        self.encryptor.encrypt_into(message, &mut out).unwrap();
+        self.stream.write_all(&out).await.unwrap();
+    }
+
+    /// The next message, or None when the node closed the connection.
+    pub async fn recv(&mut self) -> Option<Vec<u8>> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(message) = self.decryptor.next_message().unwrap() {
+                    return Some(message.to_vec());
+                }
+                let n = self.stream.read(self.decryptor.read_buffer()).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                self.decryptor.commit(n);
+            }
+        })
+        .await
+        .expect("nothing arrived in time")
+    }
+
+    /// The next message that is not a ping (the node may ping us at any time).
+    pub async fn recv_skipping_pings(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let message = self.recv().await?;
+            if message[..2] != [0, 18] {
+                return Some(message);
+            }
+        }
+    }
+}
