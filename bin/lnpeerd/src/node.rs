@@ -1,0 +1,265 @@
+//! A running node: the node key, the store and the peer manager, wired together.
+//!
+//! The peer manager knows nothing of storage. This module restores what the store remembers at
+//! start (peers with channels, which the manager then redials), records the addresses of peers
+//! we dial as their connections come up, and writes every channel lifecycle change before
+//! reporting it done.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use noise_transport::PublicKey;
+use peer_manager::{Direction, PeerEvent, PeerManager, PeerManagerConfig};
+use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
+
+use crate::config::{parse_listen_addr, Config};
+use crate::hsm;
+use crate::store::{Opener, Store, StoreError, DB_FILE};
+
+/// Why the node could not start, or a command could not be carried out.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node key could not be loaded or created.
+    Hsm(hsm::HsmError),
+    /// The store failed.
+    Store(StoreError),
+    /// A listen address is malformed or could not be bound.
+    Listen(String),
+    /// A stored channel state is not one we know (a newer version wrote it?).
+    CorruptState(String),
+    /// The peer is unknown, or the lifecycle step is impossible in its state.
+    Peer(peer_manager::PeerError),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::Hsm(error) => write!(f, "{error}"),
+            NodeError::Store(error) => write!(f, "{error}"),
+            NodeError::Listen(error) => write!(f, "{error}"),
+            NodeError::CorruptState(error) => {
+                write!(f, "store holds an unknown channel state: {error}")
+            }
+            NodeError::Peer(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<StoreError> for NodeError {
+    fn from(error: StoreError) -> Self {
+        NodeError::Store(error)
+    }
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A started node.
+pub struct Node {
+    manager: PeerManager,
+    store: Arc<Mutex<Store>>,
+    persister: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    /// Creates the network directory, loads (or creates) the node key, opens the store,
+    /// starts listening and restores the remembered peers.
+    ///
+    /// # Errors
+    /// Any of those steps failed.
+    pub async fn start(config: &Config) -> Result<Node, NodeError> {
+        let network_dir = config.network_dir();
+        // hsm creates the network directory (mode 0700) if it is missing.
+        let (secret, created) = hsm::load_or_create(&network_dir).map_err(NodeError::Hsm)?;
+        if created {
+            tracing::info!(
+                "Created a new node key in {}",
+                network_dir.join("hsm_secret").display()
+            );
+        }
+        let store = Store::open(&network_dir.join(DB_FILE))?;
+
+        let network = config.network;
+        let mut peer_config =
+            PeerManagerConfig::new(secret, network.chain_hash(), network.default_port());
+        // As lightningd's autolisten: with no address given, all interfaces on the default port.
+        let wildcard = [format!(":{}", network.default_port())];
+        let addresses = if config.addr.is_empty() && config.bind_addr.is_empty() {
+            &wildcard[..]
+        } else {
+            &[][..]
+        };
+        for address in config.addr.iter().chain(&config.bind_addr).chain(addresses) {
+            let parsed = parse_listen_addr(address, network.default_port())
+                .map_err(|e| NodeError::Listen(format!("--addr/--bind-addr {address}: {e}")))?;
+            peer_config.listen.push(parsed);
+        }
+        let manager = PeerManager::start(peer_config)
+            .await
+            .map_err(|e| NodeError::Listen(format!("cannot listen: {e}")))?;
+
+        for peer in store.peers()? {
+            let Ok(id) = PublicKey::from_slice(&peer.node_id) else {
+                return Err(NodeError::CorruptState(format!(
+                    "bad node id {}",
+                    hex::encode(peer.node_id)
+                )));
+            };
+            let mut channels = Vec::new();
+            for channel in store.channels_of(peer.node_id)? {
+                let state: ChannelState = channel.state.parse().map_err(|e| {
+                    NodeError::CorruptState(format!("channel {}: {e}", channel.dbid))
+                })?;
+                channels.push((channel.dbid, state));
+            }
+            manager.restore_peer(id, peer.address, channels);
+        }
+
+        let store = Arc::new(Mutex::new(store));
+        let persister = tokio::spawn(persist_addresses(manager.clone(), store.clone()));
+        for address in manager.listen_addrs() {
+            tracing::info!("Listening on {address}");
+        }
+        tracing::info!(
+            "Server started with public key {}, network {}",
+            manager.node_id(),
+            network.name()
+        );
+        Ok(Node {
+            manager,
+            store,
+            persister,
+        })
+    }
+
+    /// The peer manager.
+    pub fn manager(&self) -> &PeerManager {
+        &self.manager
+    }
+
+    /// Opens a channel with a connected peer, without funds (`--developer` lifecycle): stored
+    /// first, then applied, so a crash can lose the reply but never the channel.
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected, or the store failed.
+    pub fn open_channel(&self, peer: &PublicKey) -> Result<ChannelDbId, NodeError> {
+        let connected = self.manager.peer(peer).map(|p| p.connection.is_some());
+        if connected != Some(true) {
+            return Err(NodeError::Peer(peer_manager::PeerError::Invalid(
+                subdaemon_state::InvalidTransition::NotConnected,
+            )));
+        }
+        let mut channel_id = [0u8; 32];
+        secp256k1::rand::RngCore::fill_bytes(&mut secp256k1::rand::thread_rng(), &mut channel_id);
+        let address = self.manager.peer(peer).and_then(|p| p.address);
+        let dbid = {
+            let mut store = self.lock_store();
+            store.upsert_peer(peer.serialize(), address.as_deref(), now_unix())?;
+            store.insert_channel(
+                peer.serialize(),
+                channel_id,
+                ChannelState::ChanneldNormal.name(),
+                Opener::Local,
+                now_unix(),
+            )?
+        };
+        if let Err(error) = self.manager.apply(peer, PeerInput::ChannelOpened(dbid)) {
+            self.lock_store().delete_channel(dbid)?;
+            return Err(NodeError::Peer(error));
+        }
+        Ok(dbid)
+    }
+
+    /// Moves a channel along its lifecycle and stores the new state (or deletes the channel
+    /// when it is forgotten).
+    ///
+    /// # Errors
+    /// The step is impossible in the channel's state, or the store failed.
+    pub fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
+        let dbid = match input {
+            PeerInput::ShutdownStarted(dbid)
+            | PeerInput::ClosingStarted(dbid)
+            | PeerInput::ClosingComplete(dbid)
+            | PeerInput::FundingSpent(dbid)
+            | PeerInput::SpendConfirmed(dbid)
+            | PeerInput::ChannelForgotten(dbid) => dbid,
+            _ => {
+                return Err(NodeError::CorruptState(format!(
+                    "{} is not a channel step",
+                    input.name()
+                )))
+            }
+        };
+        self.manager.apply(peer, input).map_err(NodeError::Peer)?;
+        let mut store = self.lock_store();
+        match self
+            .manager
+            .peer(peer)
+            .and_then(|p| p.channels.into_iter().find(|(id, _)| *id == dbid))
+        {
+            Some((_, state)) => store.set_channel_state(dbid, state.name())?,
+            None => {
+                store.delete_channel(dbid)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes every connection and waits for the peer tasks to end.
+    pub async fn shutdown(self) {
+        self.manager.shutdown().await;
+        self.persister.abort();
+        tracing::info!("lnpeerd shut down");
+    }
+}
+
+/// Remembers where we reached each peer we dialed, so peers with channels can be redialled
+/// after a restart.
+async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
+    let mut events = manager.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(PeerEvent::Connected {
+                id,
+                direction: Direction::Outbound,
+                ..
+            }) => {
+                let address = manager.peer(&id).and_then(|p| p.address);
+                let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(error) =
+                    store.upsert_peer(id.serialize(), address.as_deref(), now_unix())
+                {
+                    tracing::error!(node_id = %id, "cannot store the peer's address: {error}");
+                }
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!("address persistence missed {missed} peer events");
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Runs a node until `shutdown` resolves, then stops it cleanly.
+///
+/// # Errors
+/// The node could not start.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let node = Node::start(&config).await?;
+    shutdown.await;
+    node.shutdown().await;
+    Ok(())
+}
