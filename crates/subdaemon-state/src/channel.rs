@@ -27,6 +27,16 @@ pub enum ChannelState {
 }
 
 impl ChannelState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [ChannelState; 6] = [
+        ChannelState::ChanneldNormal,
+        ChannelState::ChanneldShuttingDown,
+        ChannelState::ClosingdSigexchange,
+        ChannelState::ClosingdComplete,
+        ChannelState::FundingSpendSeen,
+        ChannelState::Onchain,
+    ];
+
     /// CLN's name for the state, e.g. `"CHANNELD_NORMAL"`; [`FromStr`] parses it back.
     pub fn name(self) -> &'static str {
         match self {
@@ -77,18 +87,9 @@ impl FromStr for ChannelState {
 mod tests {
     use super::*;
 
-    const ALL: [ChannelState; 6] = [
-        ChannelState::ChanneldNormal,
-        ChannelState::ChanneldShuttingDown,
-        ChannelState::ClosingdSigexchange,
-        ChannelState::ClosingdComplete,
-        ChannelState::FundingSpendSeen,
-        ChannelState::Onchain,
-    ];
-
     #[test]
     fn names_round_trip() {
-        for state in ALL {
+        for state in ChannelState::ALL {
             assert_eq!(state.name().parse::<ChannelState>(), Ok(state));
             assert_eq!(state.to_string(), state.name());
         }
@@ -109,7 +110,7 @@ mod tests {
 
     #[test]
     fn owners_follow_the_state_prefix() {
-        for state in ALL {
+        for state in ChannelState::ALL {
             let prefix = state.name().split('_').next().unwrap();
             let expected = match prefix {
                 "CHANNELD" => Owner::Channeld,

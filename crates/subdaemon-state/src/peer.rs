@@ -231,18 +231,9 @@ mod tests {
     use ChannelState::*;
     use PeerInput::*;
 
-    const ALL_STATES: [ChannelState; 6] = [
-        ChanneldNormal,
-        ChanneldShuttingDown,
-        ClosingdSigexchange,
-        ClosingdComplete,
-        FundingSpendSeen,
-        Onchain,
-    ];
-
     /// chan#1's possible states before an input: none, or each channel state.
     fn starts() -> impl Iterator<Item = Option<ChannelState>> {
-        std::iter::once(None).chain(ALL_STATES.map(Some))
+        std::iter::once(None).chain(ChannelState::ALL.map(Some))
     }
 
     fn peer(connected: bool, channels: &[(ChannelDbId, ChannelState)]) -> PeerState {

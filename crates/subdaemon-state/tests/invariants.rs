@@ -9,15 +9,6 @@ use subdaemon_state::{
 };
 use ChannelState::*;
 
-const ALL_STATES: [ChannelState; 6] = [
-    ChanneldNormal,
-    ChanneldShuttingDown,
-    ClosingdSigexchange,
-    ClosingdComplete,
-    FundingSpendSeen,
-    Onchain,
-];
-
 /// Every state change a channel may make (the allowed skips included).
 const FORWARD: [(ChannelState, ChannelState); 9] = [
     (ChanneldNormal, ChanneldShuttingDown),
@@ -52,7 +43,7 @@ fn input() -> impl Strategy<Value = PeerInput> {
 
 /// A fresh peer, or one restored from the store.
 fn start() -> impl Strategy<Value = PeerState> {
-    prop::collection::vec((dbid(), prop::sample::select(&ALL_STATES[..])), 0..4)
+    prop::collection::vec((dbid(), prop::sample::select(&ChannelState::ALL[..])), 0..4)
         .prop_map(PeerState::restore)
 }
 
@@ -206,7 +197,7 @@ proptest! {
 
     #[test]
     fn restore_keeps_the_channels_and_is_disconnected(
-        channels in prop::collection::btree_map(dbid(), prop::sample::select(&ALL_STATES[..]), 0..4),
+        channels in prop::collection::btree_map(dbid(), prop::sample::select(&ChannelState::ALL[..]), 0..4),
     ) {
         let peer = PeerState::restore(channels.clone());
         prop_assert!(!peer.is_connected());
