@@ -38,7 +38,7 @@ use wire::{decode_message, Features, KnownFeatures, Message, MsgType};
 
 use crate::config::PeerManagerConfig;
 use crate::error::{ConnectError, PeerError, SendCustomError};
-use crate::outbox::{Class, Outbound, Outbox};
+use crate::outbox::{Budgets, Class, Outbound, Outbox};
 use crate::protocol::{self, Action, Keepalive, KeepaliveAction, PingLimiter};
 
 /// How many events a slow subscriber may fall behind before it misses some.
@@ -651,6 +651,7 @@ fn register(
             write_half,
             encryptor,
             queue,
+            outbox.budgets.clone(),
             closed.clone(),
         ),
     );
@@ -773,16 +774,9 @@ async fn writer(
     mut socket: OwnedWriteHalf,
     mut encryptor: Encryptor,
     mut queue: mpsc::UnboundedReceiver<Outbound>,
+    budgets: Arc<Budgets>,
     mut closed: watch::Receiver<bool>,
 ) {
-    let budgets = match inner
-        .registry
-        .get(&id)
-        .and_then(|e| e.connection.as_ref().map(|c| c.outbox.budgets.clone()))
-    {
-        Some(budgets) => budgets,
-        None => return,
-    };
     let mut out = Vec::new();
     let reason = 'run: loop {
         let first = tokio::select! {
@@ -892,9 +886,11 @@ async fn reader(
                     };
                     keepalive.on_message(now);
                     log_io(&inner, &id, "IN", message);
-                    let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
-                    let action = protocol::dispatch(message, |ty| allowed.contains(&ty.0));
-                    drop(allowed);
+                    // A block, not drop(): the guard must be gone before any await.
+                    let action = {
+                        let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
+                        protocol::dispatch(message, |ty| allowed.contains(&ty.0))
+                    };
                     match action {
                         Action::Ignore => {}
                         Action::Reply(reply) => {
@@ -921,9 +917,11 @@ async fn reader(
                         Action::WarnAndClose(text) => {
                             tracing::info!(node_id = %id, subsystem = "connectd", "Sending warning and closing: {text}");
                             let _ = outbox.send(protocol::warning(&text), Class::Control);
-                            // The writer closes once the warning is out.
+                            // The writer closes once the warning is out; if the peer does not
+                            // take it in time, we close anyway.
                             outbox.close_after_flush();
-                            return;
+                            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, stopped(&mut closed)).await;
+                            break 'run text;
                         }
                     }
                 }

@@ -438,3 +438,19 @@ async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     );
     drop(stuck);
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_and_misbehaves_is_still_dropped() {
+    let b = node(2).await;
+    let mut events = b.subscribe();
+    let mut stuck = RawPeer::connect(&key(1), &b).await;
+    let stuck_id = PublicKey::from_secret_key_global(&key(1));
+    // Fill the socket buffers and the queue: the writer is now blocked in a write.
+    while b.send_custom(&stuck_id, vec![0x80; 65_000]).is_ok() {
+        tokio::task::yield_now().await;
+    }
+    // The warning can never be flushed; the node must close anyway.
+    stuck.send(&[0x80, 0x00]).await;
+    let reason = disconnected(&mut events, stuck_id).await;
+    assert_eq!(reason, "Invalid unknown even msg 8000");
+}
