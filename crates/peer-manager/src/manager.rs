@@ -645,26 +645,30 @@ fn register(
     spawn_tracked(
         inner,
         writer(
-            inner.clone(),
-            id,
-            connection_id,
+            Link {
+                inner: inner.clone(),
+                id,
+                connection_id,
+                closed: closed.clone(),
+            },
             write_half,
             encryptor,
             queue,
             outbox.budgets.clone(),
-            closed.clone(),
         ),
     );
     spawn_tracked(
         inner,
         reader(
-            inner.clone(),
-            id,
-            connection_id,
+            Link {
+                inner: inner.clone(),
+                id,
+                connection_id,
+                closed,
+            },
             read_half,
             decryptor,
             outbox,
-            closed,
         ),
     );
     info
@@ -767,16 +771,27 @@ fn log_io(inner: &Inner, id: &PublicKey, direction: &'static str, message: &[u8]
     }
 }
 
-async fn writer(
+/// What the reader and writer of one connection share.
+struct Link {
     inner: Arc<Inner>,
     id: PublicKey,
     connection_id: u64,
+    closed: watch::Receiver<bool>,
+}
+
+async fn writer(
+    link: Link,
     mut socket: OwnedWriteHalf,
     mut encryptor: Encryptor,
     mut queue: mpsc::UnboundedReceiver<Outbound>,
     budgets: Arc<Budgets>,
-    mut closed: watch::Receiver<bool>,
 ) {
+    let Link {
+        inner,
+        id,
+        connection_id,
+        mut closed,
+    } = link;
     let mut out = Vec::new();
     let reason = 'run: loop {
         let first = tokio::select! {
@@ -830,16 +845,13 @@ async fn writer(
     teardown(&inner, id, connection_id, &reason);
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn reader(
-    inner: Arc<Inner>,
-    id: PublicKey,
-    connection_id: u64,
-    mut socket: OwnedReadHalf,
-    mut decryptor: Decryptor,
-    outbox: Outbox,
-    mut closed: watch::Receiver<bool>,
-) {
+async fn reader(link: Link, mut socket: OwnedReadHalf, mut decryptor: Decryptor, outbox: Outbox) {
+    let Link {
+        inner,
+        id,
+        connection_id,
+        mut closed,
+    } = link;
     let config = &inner.config;
     let mut keepalive = Keepalive::new(config.keepalive_idle, Instant::now().into_std());
     let mut pings = PingLimiter::new(
