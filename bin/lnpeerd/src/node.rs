@@ -151,15 +151,15 @@ impl Node {
     /// # Errors
     /// The peer is unknown or not connected, or the store failed.
     pub fn open_channel(&self, peer: &PublicKey) -> Result<ChannelDbId, NodeError> {
-        let connected = self.manager.peer(peer).map(|p| p.connection.is_some());
-        if connected != Some(true) {
+        let info = self.manager.peer(peer);
+        if info.as_ref().and_then(|p| p.connection.as_ref()).is_none() {
             return Err(NodeError::Peer(peer_manager::PeerError::Invalid(
                 subdaemon_state::InvalidTransition::NotConnected,
             )));
         }
         let mut channel_id = [0u8; 32];
         secp256k1::rand::RngCore::fill_bytes(&mut secp256k1::rand::thread_rng(), &mut channel_id);
-        let address = self.manager.peer(peer).and_then(|p| p.address);
+        let address = info.and_then(|p| p.address);
         let dbid = {
             let mut store = self.lock_store();
             store.upsert_peer(peer.serialize(), address.as_deref(), now_unix())?;
@@ -184,19 +184,15 @@ impl Node {
     /// # Errors
     /// The step is impossible in the channel's state, or the store failed.
     pub fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
-        let dbid = match input {
-            PeerInput::ShutdownStarted(dbid)
-            | PeerInput::ClosingStarted(dbid)
-            | PeerInput::ClosingComplete(dbid)
-            | PeerInput::FundingSpent(dbid)
-            | PeerInput::SpendConfirmed(dbid)
-            | PeerInput::ChannelForgotten(dbid) => dbid,
-            _ => {
-                return Err(NodeError::CorruptState(format!(
-                    "{} is not a channel step",
-                    input.name()
-                )))
-            }
+        // Opening also inserts the channel row, so it has its own method.
+        let Some(dbid) = input
+            .channel()
+            .filter(|_| !matches!(input, PeerInput::ChannelOpened(_)))
+        else {
+            return Err(NodeError::CorruptState(format!(
+                "{} is not a channel step",
+                input.name()
+            )));
         };
         self.manager.apply(peer, input).map_err(NodeError::Peer)?;
         let mut store = self.lock_store();

@@ -803,7 +803,7 @@ async fn writer(
             },
         };
         // Everything already queued goes out in the same write.
-        let mut released = [0usize; 2];
+        let (mut custom_bytes, mut control_bytes) = (0, 0);
         let mut close_after = false;
         let mut next = Some(first);
         while let Some(item) = next.take() {
@@ -815,7 +815,10 @@ async fn writer(
                     if let Err(error) = encryptor.encrypt_into(&bytes, &mut out) {
                         tracing::error!(node_id = %id, subsystem = "connectd", "dropping unsendable message: {error}");
                     }
-                    released[class as usize] += bytes.len();
+                    match class {
+                        Class::Custom => custom_bytes += bytes.len(),
+                        Class::Control => control_bytes += bytes.len(),
+                    }
                 }
                 Outbound::CloseAfterFlush => close_after = true,
             }
@@ -827,12 +830,8 @@ async fn writer(
             result = socket.write_all(&out) => result,
             _ = stopped(&mut closed), if !close_after => break 'run "closed".to_owned(),
         };
-        budgets
-            .of(Class::Custom)
-            .release(released[Class::Custom as usize]);
-        budgets
-            .of(Class::Control)
-            .release(released[Class::Control as usize]);
+        budgets.custom.release(custom_bytes);
+        budgets.control.release(control_bytes);
         out.clear();
         if let Err(error) = written {
             break 'run format!("write failed: {error}");
@@ -898,11 +897,11 @@ async fn reader(link: Link, mut socket: OwnedReadHalf, mut decryptor: Decryptor,
                     };
                     keepalive.on_message(now);
                     log_io(&inner, &id, "IN", message);
-                    // A block, not drop(): the guard must be gone before any await.
-                    let action = {
+                    // The lock is taken only for an unknown even type, and released inside the closure.
+                    let action = protocol::dispatch(message, |ty| {
                         let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
-                        protocol::dispatch(message, |ty| allowed.contains(&ty.0))
-                    };
+                        allowed.contains(&ty.0)
+                    });
                     match action {
                         Action::Ignore => {}
                         Action::Reply(reply) => {

@@ -43,8 +43,7 @@ pub fn default_features() -> Features {
     OFFERED_FEATURE_BITS.into_iter().collect()
 }
 
-/// The feature pairs we understand: the ones we offer, the assumed ones, plus `extra`
-/// (plugin-declared bits come through here).
+/// The feature pairs we understand: the ones we offer and the assumed ones.
 pub fn known_features(offered: &Features) -> KnownFeatures {
     let mut known = KnownFeatures::new();
     for bit in KNOWN_REQUIRED_BITS
@@ -149,12 +148,20 @@ fn quoted_hex(bytes: &[u8]) -> String {
 const NO_CHANNELS: &str = "lnpeer does not support channels";
 
 /// Decides what to do with a message received after `init`. `allow_even` tells whether a
-/// plugin claimed an even type that is not BOLT-defined.
+/// plugin claimed an even type that is not BOLT-defined; it is only called for such types.
 pub fn dispatch(message: &[u8], allow_even: impl Fn(MsgType) -> bool) -> Action {
     let Some(&[high, low]) = message.get(..2) else {
         return Action::WarnAndClose(format!("Message too short: {}", quoted_hex(message)));
     };
     let ty = MsgType(u16::from_be_bytes([high, low]));
+    // Only the five BOLT 1 messages we handle are parsed; everything else is classified by
+    // its type, so a custom message is not copied just to be looked at.
+    if !matches!(
+        ty,
+        MsgType::INIT | MsgType::ERROR | MsgType::WARNING | MsgType::PING | MsgType::PONG
+    ) {
+        return dispatch_other(ty, &message[2..], &allow_even);
+    }
     let decoded = match decode_message(message) {
         Ok(decoded) => decoded,
         Err(error) => {
@@ -180,6 +187,7 @@ pub fn dispatch(message: &[u8], allow_even: impl Fn(MsgType) -> bool) -> Action 
             &warning.channel_id,
             &warning.data_for_log(),
         )),
+        // decode_message returns Other only for types filtered out above.
         Message::Other { ty, payload } => dispatch_other(ty, &payload, &allow_even),
     }
 }

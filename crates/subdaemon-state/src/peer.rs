@@ -28,6 +28,20 @@ pub enum PeerInput {
 }
 
 impl PeerInput {
+    /// The channel the input is about, if any.
+    pub fn channel(self) -> Option<ChannelDbId> {
+        match self {
+            Self::Connected | Self::Disconnected => None,
+            Self::ChannelOpened(dbid)
+            | Self::ShutdownStarted(dbid)
+            | Self::ClosingStarted(dbid)
+            | Self::ClosingComplete(dbid)
+            | Self::FundingSpent(dbid)
+            | Self::SpendConfirmed(dbid)
+            | Self::ChannelForgotten(dbid) => Some(dbid),
+        }
+    }
+
     /// The input's snake-case name, e.g. `"shutdown_started"`, as [`InvalidTransition`] reports it.
     pub fn name(self) -> &'static str {
         match self {
@@ -308,6 +322,23 @@ mod tests {
             (Some(Onchain),              [Wrong,                    Wrong,                   Wrong,                 Wrong,                   Wrong,          Gone]),
         ]
     };
+
+    #[test]
+    fn inputs_name_their_channel() {
+        assert_eq!(Connected.channel(), None);
+        assert_eq!(Disconnected.channel(), None);
+        for input in [
+            ChannelOpened(4),
+            ShutdownStarted(4),
+            ClosingStarted(4),
+            ClosingComplete(4),
+            FundingSpent(4),
+            SpendConfirmed(4),
+            ChannelForgotten(4),
+        ] {
+            assert_eq!(input.channel(), Some(4), "{input:?}");
+        }
+    }
 
     #[test]
     fn channel_inputs_every_state() {
