@@ -88,6 +88,33 @@ impl std::fmt::Display for SendCustomError {
 
 impl std::error::Error for SendCustomError {}
 
+/// Why a `ping` got no `pong`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PingError {
+    /// The peer is unknown or not connected.
+    NotConnected,
+    /// Another ping to this peer is still waiting for its pong.
+    AlreadyPending,
+    /// The connection's control queue is full.
+    Queue(SendError),
+    /// The connection closed before the pong arrived.
+    Disconnected,
+}
+
+impl std::fmt::Display for PingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PingError::NotConnected => f.write_str("peer not connected"),
+            PingError::AlreadyPending => f.write_str("ping already pending"),
+            PingError::Queue(error) => write!(f, "{error}"),
+            PingError::Disconnected => f.write_str("disconnected before the pong arrived"),
+        }
+    }
+}
+
+impl std::error::Error for PingError {}
+
 /// Why a lifecycle event could not be applied to a peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -27,6 +27,6 @@ mod outbox;
 pub mod protocol;
 
 pub use config::*;
-pub use error::{ConnectError, PeerError, SendCustomError};
+pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use manager::{ConnectionInfo, Direction, PeerEvent, PeerInfo, PeerManager};
 pub use outbox::{Outbox, SendError};

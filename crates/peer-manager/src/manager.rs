@@ -32,12 +32,14 @@ use subdaemon_state::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
-use wire::{decode_message, Features, KnownFeatures, Message, MsgType};
+use wire::{
+    decode_message, Encode, Features, KnownFeatures, Message, MsgType, NetAddress, Ping, TlvStream,
+};
 
 use crate::config::PeerManagerConfig;
-use crate::error::{ConnectError, PeerError, SendCustomError};
+use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
 use crate::outbox::{Budgets, Class, Outbound, Outbox};
 use crate::protocol::{self, Action, Keepalive, KeepaliveAction, PingLimiter};
 
@@ -99,6 +101,8 @@ pub struct ConnectionInfo {
     pub address: SocketAddr,
     /// The peer's `init` features (global and local combined).
     pub features: Features,
+    /// The address the peer says it sees us at (`init`'s `remote_addr`), if it sent one.
+    pub remote_addr: Option<NetAddress>,
 }
 
 /// A known peer, as callers see it.
@@ -123,7 +127,13 @@ struct Connection {
     info: ConnectionInfo,
     outbox: Outbox,
     closer: watch::Sender<bool>,
+    /// Where the reader hands the next `pong` for a `ping` command.
+    pong_waiter: PongWaiter,
 }
+
+/// At most one user `ping` awaits its `pong` per connection; the reader completes it with the
+/// pong's length (type and length fields included, as CLN's `totlen`).
+type PongWaiter = Arc<Mutex<Option<oneshot::Sender<usize>>>>;
 
 #[derive(Default)]
 struct PeerEntry {
@@ -287,6 +297,59 @@ impl PeerManager {
             .try_send(message)
             .map_err(SendCustomError::Queue)?;
         Ok(owner)
+    }
+
+    /// Sends `ping` with `len` bytes of padding asking for `pong_bytes` back, and waits for the
+    /// `pong`: returns its length including type and length fields (CLN's `totlen`), or 0 at
+    /// once when `pong_bytes` is above [`wire::MAX_PONG_BYTES`], since no pong will come.
+    ///
+    /// # Errors
+    /// The peer is not connected, a ping is already pending, the queue is full, or the
+    /// connection closed before the pong arrived.
+    pub async fn ping(
+        &self,
+        id: &PublicKey,
+        len: u16,
+        pong_bytes: u16,
+    ) -> Result<usize, PingError> {
+        let message = Message::Ping(Ping {
+            num_pong_bytes: pong_bytes,
+            ignored: vec![0; usize::from(len)],
+            tlvs: TlvStream::new(),
+        })
+        .to_bytes();
+        let expects_pong = pong_bytes <= wire::MAX_PONG_BYTES;
+        let pong = {
+            let entry = self.inner.registry.get(id).ok_or(PingError::NotConnected)?;
+            let connection = entry.connection.as_ref().ok_or(PingError::NotConnected)?;
+            let pong = if expects_pong {
+                let mut slot = connection
+                    .pong_waiter
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if slot.as_ref().is_some_and(|waiter| !waiter.is_closed()) {
+                    return Err(PingError::AlreadyPending);
+                }
+                let (sender, receiver) = oneshot::channel();
+                *slot = Some(sender);
+                Some(receiver)
+            } else {
+                None
+            };
+            if let Err(error) = connection.outbox.send(message, Class::Control) {
+                connection
+                    .pong_waiter
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                return Err(PingError::Queue(error));
+            }
+            pong
+        };
+        match pong {
+            Some(pong) => pong.await.map_err(|_| PingError::Disconnected),
+            None => Ok(0),
+        }
     }
 
     /// Applies a lifecycle event to a known peer (the `dev-` commands and the store use this).
@@ -462,6 +525,7 @@ struct Established {
     direction: Direction,
     address: SocketAddr,
     features: Features,
+    remote_addr: Option<NetAddress>,
 }
 
 async fn read_act<const N: usize>(
@@ -578,6 +642,7 @@ async fn establish(
         direction,
         address,
         features: init.combined_features(),
+        remote_addr: init.remote_addr,
     })
 }
 
@@ -596,6 +661,7 @@ fn register(
         direction,
         address,
         features,
+        remote_addr,
     } = established;
     let connection_id = inner.next_connection.fetch_add(1, Ordering::Relaxed);
     let (outbox, queue) = Outbox::new(
@@ -608,7 +674,9 @@ fn register(
         direction,
         address,
         features,
+        remote_addr,
     };
+    let pong_waiter = PongWaiter::default();
     {
         let mut entry = inner.registry.entry(id).or_default();
         let previous = entry.connection.replace(Connection {
@@ -616,6 +684,7 @@ fn register(
             info: info.clone(),
             outbox: outbox.clone(),
             closer,
+            pong_waiter: pong_waiter.clone(),
         });
         match previous {
             Some(old) => {
@@ -669,6 +738,7 @@ fn register(
             read_half,
             decryptor,
             outbox,
+            pong_waiter,
         ),
     );
     info
@@ -844,7 +914,13 @@ async fn writer(
     teardown(&inner, id, connection_id, &reason);
 }
 
-async fn reader(link: Link, mut socket: OwnedReadHalf, mut decryptor: Decryptor, outbox: Outbox) {
+async fn reader(
+    link: Link,
+    mut socket: OwnedReadHalf,
+    mut decryptor: Decryptor,
+    outbox: Outbox,
+    pong_waiter: PongWaiter,
+) {
     let Link {
         inner,
         id,
@@ -914,7 +990,13 @@ async fn reader(link: Link, mut socket: OwnedReadHalf, mut decryptor: Decryptor,
                                 tracing::debug!(node_id = %id, subsystem = "connectd", "Ping rate exceeded: not answering");
                             }
                         }
-                        Action::PongReceived => keepalive.on_pong(),
+                        Action::PongReceived => {
+                            keepalive.on_pong();
+                            let waiter = pong_waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+                            if let Some(waiter) = waiter {
+                                let _ = waiter.send(message.len());
+                            }
+                        }
                         Action::Custom(_) => {
                             let _ = inner.events.send(PeerEvent::CustomMessage { id, message: message.to_vec() });
                         }

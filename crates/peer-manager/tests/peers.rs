@@ -454,3 +454,49 @@ async fn a_peer_that_stops_reading_and_misbehaves_is_still_dropped() {
     let reason = disconnected(&mut events, stuck_id).await;
     assert_eq!(reason, "Invalid unknown even msg 8000");
 }
+
+#[tokio::test]
+async fn ping_command_waits_for_the_pong_and_reports_its_length() {
+    let a = node(1).await;
+    let b = node(2).await;
+    connect(&a, &b).await;
+    // totlen counts the pong's type and length fields, as CLN's does.
+    assert_eq!(a.ping(&b.node_id(), 128, 128).await, Ok(132));
+    assert_eq!(a.ping(&b.node_id(), 0, 0).await, Ok(4));
+    assert_eq!(a.ping(&b.node_id(), 65529, 65531).await, Ok(65535));
+    // No pong is due above 65531 bytes, so the command returns at once.
+    assert_eq!(a.ping(&b.node_id(), 10, 65532).await, Ok(0));
+    assert_eq!(
+        a.ping(&PublicKey::from_secret_key_global(&key(9)), 1, 1)
+            .await,
+        Err(peer_manager::PingError::NotConnected)
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_ping_while_one_is_pending_is_refused() {
+    let a = node(1).await;
+    let secret = key(7);
+    let mut peer = RawPeer::connect(&secret, &a).await;
+    let peer_id = PublicKey::from_secret_key_global(&secret);
+    let first = {
+        let a = a.clone();
+        tokio::spawn(async move { a.ping(&peer_id, 4, 10).await })
+    };
+    // The scripted peer holds its pong until the second ping has been refused.
+    let ping = peer.recv_skipping_pings_of_len(10).await;
+    assert_eq!(
+        a.ping(&peer_id, 4, 10).await,
+        Err(peer_manager::PingError::AlreadyPending)
+    );
+    let Message::Ping(ping) = decode_message(&ping).unwrap() else {
+        panic!("not a ping")
+    };
+    peer.send(&Message::Pong(ping.pong().unwrap()).to_bytes())
+        .await;
+    assert_eq!(first.await.unwrap(), Ok(14));
+    drop(peer);
+    a.shutdown().await;
+}

@@ -159,4 +159,14 @@ impl RawPeer {
             }
         }
     }
+
+    /// The next ping that asks for `pong_bytes` (keepalive pings ask for 1).
+    pub async fn recv_skipping_pings_of_len(&mut self, pong_bytes: u16) -> Vec<u8> {
+        loop {
+            let message = self.recv().await.expect("connection closed");
+            if message[..2] == [0, 18] && message[2..4] == pong_bytes.to_be_bytes() {
+                return message;
+            }
+        }
+    }
 }
