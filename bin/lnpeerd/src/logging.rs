@@ -34,6 +34,7 @@
 //! `?` (one per UTF-8 byte, as CLN's byte-wise loop does), so peer-supplied strings cannot
 //! forge extra lines.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -41,9 +42,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rpc::{LogEntry, LogKind};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span;
@@ -200,14 +203,106 @@ pub fn init(level: LogLevel, log_file: Option<&Path>) -> Result<LogGuard, Loggin
         None => Box::new(io::stdout()),
         Some(path) => Box::new(open_log_file(path)?),
     };
-    let layer = ClnLayer::new(writer);
+    let book = Arc::new(LogBook::new(LOG_BOOK_BYTES));
+    let layer = ClnLayer::new(writer).with_book(Arc::clone(&book), level.level_filter());
     let guard = LogGuard {
         writer: Arc::clone(&layer.writer),
     };
-    let subscriber = tracing_subscriber::registry().with(layer.with_filter(level.level_filter()));
+    // The book keeps debug lines about peers even when fewer are printed, as CLN's does.
+    let filter = level.level_filter().max(LevelFilter::DEBUG);
+    let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter));
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|_| LoggingError::AlreadyInstalled)?;
+    let _ = BOOK.set(book);
     Ok(guard)
+}
+
+/// How much the log book remembers before it forgets its oldest entries.
+pub const LOG_BOOK_BYTES: usize = 16 << 20;
+
+static BOOK: OnceLock<Arc<LogBook>> = OnceLock::new();
+
+/// The log book [`init`] installed, if it ran.
+pub fn book() -> Option<Arc<LogBook>> {
+    BOOK.get().cloned()
+}
+
+/// The recent log lines about peers, for `listpeers`' `level`: entries with a node id, at
+/// debug and above (IO too under `--log-level=io`), oldest dropped first once the total
+/// exceeds the budget.
+#[derive(Debug)]
+pub struct LogBook {
+    started: Instant,
+    budget: usize,
+    entries: Mutex<(VecDeque<LogEntry>, usize)>,
+}
+
+impl LogBook {
+    /// An empty book that keeps about `budget` bytes.
+    pub fn new(budget: usize) -> Self {
+        LogBook {
+            started: Instant::now(),
+            budget,
+            entries: Mutex::new((VecDeque::new(), 0)),
+        }
+    }
+
+    fn record(&self, level: Level, fields: &EventFields) {
+        let Some(node_id) = &fields.prefix.node_id else {
+            return;
+        };
+        let (kind, log, data) = match (fields.io.as_deref(), level) {
+            (Some("IN"), _) => (LogKind::IoIn, String::new(), Some(fields.message.clone())),
+            (Some("OUT"), _) => (LogKind::IoOut, String::new(), Some(fields.message.clone())),
+            (_, Level::TRACE) => (LogKind::Trace, fields.message.clone(), None),
+            (_, Level::DEBUG) => (LogKind::Debug, fields.message.clone(), None),
+            (_, Level::INFO) => (LogKind::Info, fields.message.clone(), None),
+            (_, Level::WARN) => (LogKind::Unusual, fields.message.clone(), None),
+            (_, Level::ERROR) => (LogKind::Broken, fields.message.clone(), None),
+        };
+        let entry = LogEntry {
+            kind,
+            time: self.started.elapsed(),
+            node_id: node_id.clone(),
+            source: fields
+                .prefix
+                .subsystem
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SUBSYSTEM.to_owned()),
+            log,
+            data,
+        };
+        let size = entry_size(&entry);
+        let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (entries, bytes) = &mut *guard;
+        entries.push_back(entry);
+        *bytes += size;
+        while *bytes > self.budget {
+            match entries.pop_front() {
+                Some(old) => *bytes -= entry_size(&old),
+                None => break,
+            }
+        }
+    }
+
+    /// The entries about `node_id` (hex) of kind `level` or above, oldest first.
+    pub fn entries(&self, node_id: &str, level: LogKind) -> Vec<LogEntry> {
+        let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .0
+            .iter()
+            .filter(|entry| entry.node_id == node_id && entry.kind.at_least(level))
+            .cloned()
+            .collect()
+    }
+}
+
+fn entry_size(entry: &LogEntry) -> usize {
+    std::mem::size_of::<LogEntry>()
+        + entry.node_id.len()
+        + entry.source.len()
+        + entry.log.len()
+        + entry.data.as_ref().map_or(0, String::len)
 }
 
 fn open_log_file(path: &Path) -> Result<std::fs::File, LoggingError> {
@@ -254,6 +349,9 @@ impl Drop for LogGuard {
 pub struct ClnLayer {
     writer: SharedWriter,
     clock: fn() -> SystemTime,
+    /// With a book: the book gets every event the layer sees, lines only those at or above
+    /// this level.
+    book: Option<(Arc<LogBook>, LevelFilter)>,
 }
 
 impl fmt::Debug for ClnLayer {
@@ -269,7 +367,15 @@ impl ClnLayer {
         ClnLayer {
             writer: Arc::new(Mutex::new(writer)),
             clock: SystemTime::now,
+            book: None,
         }
+    }
+
+    /// Also records events about peers in `book`; only events at `print` or above become
+    /// lines.
+    pub fn with_book(mut self, book: Arc<LogBook>, print: LevelFilter) -> Self {
+        self.book = Some((book, print));
+        self
     }
 
     /// Replaces the clock, so tests get fixed timestamps.
@@ -386,7 +492,14 @@ where
                 }
             }
         }
-        let line = render_line((self.clock)(), *event.metadata().level(), &fields);
+        let level = *event.metadata().level();
+        if let Some((book, print)) = &self.book {
+            book.record(level, &fields);
+            if *print < level {
+                return;
+            }
+        }
+        let line = render_line((self.clock)(), level, &fields);
         let mut writer = lock(&self.writer);
         // One write per line keeps lines whole in an append-mode file; a failed log write
         // has nowhere better to be reported.

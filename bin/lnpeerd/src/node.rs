@@ -1,13 +1,17 @@
-//! A running node: the node key, the store and the peer manager, wired together.
+//! A running node: the node key, the store, the peer manager and the JSON-RPC server, wired
+//! together.
 //!
 //! The peer manager knows nothing of storage. This module restores what the store remembers at
 //! start (peers with channels, which the manager then redials), records the addresses of peers
 //! we dial as their connections come up, and writes every channel lifecycle change before
-//! reporting it done.
+//! reporting it done. It gives the RPC layer what it needs through [`rpc::NodeControl`].
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use rpc::{LogEntry, LogKind, NodeControl, NodeInfo, RpcConfig, RpcServer};
+use tokio::sync::watch;
 
 use noise_transport::PublicKey;
 use peer_manager::{Direction, PeerEvent, PeerManager, PeerManagerConfig};
@@ -31,6 +35,8 @@ pub enum NodeError {
     CorruptState(String),
     /// The peer is unknown, or the lifecycle step is impossible in its state.
     Peer(peer_manager::PeerError),
+    /// The JSON-RPC socket could not be set up.
+    Rpc(rpc::RpcStartError),
 }
 
 impl std::fmt::Display for NodeError {
@@ -43,6 +49,7 @@ impl std::fmt::Display for NodeError {
                 write!(f, "store holds an unknown channel state: {error}")
             }
             NodeError::Peer(error) => write!(f, "{error}"),
+            NodeError::Rpc(error) => write!(f, "{error}"),
         }
     }
 }
@@ -62,11 +69,23 @@ fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// A started node.
-pub struct Node {
+/// The version the node reports (`getinfo`, and to plugins).
+pub const VERSION: &str = concat!("lnpeer-v", env!("CARGO_PKG_VERSION"));
+
+/// What the RPC commands act on: the manager, the store and the node's facts.
+struct Controller {
     manager: PeerManager,
     store: Arc<Mutex<Store>>,
+    info: NodeInfo,
+    stop: watch::Sender<bool>,
+}
+
+/// A started node.
+pub struct Node {
+    controller: Arc<Controller>,
+    rpc: RpcServer,
     persister: tokio::task::JoinHandle<()>,
+    stop: watch::Receiver<bool>,
 }
 
 impl Node {
@@ -124,7 +143,40 @@ impl Node {
         }
 
         let store = Arc::new(Mutex::new(store));
-        let persister = tokio::spawn(persist_addresses(manager.clone(), store.clone()));
+        let node_id = manager.node_id().serialize();
+        // As CLN: the colour defaults to the node id's first three bytes.
+        let color = config.rgb.unwrap_or([node_id[1], node_id[2], node_id[3]]);
+        let alias = config
+            .alias
+            .clone()
+            .unwrap_or_else(|| format!("lnpeer-{}", hex::encode(&node_id[1..5])));
+        let (stop, stopped) = watch::channel(false);
+        let controller = Arc::new(Controller {
+            manager: manager.clone(),
+            store: store.clone(),
+            info: NodeInfo {
+                alias,
+                color,
+                network: network.name().to_owned(),
+                network_dir: network_dir.clone(),
+                version: VERSION.to_owned(),
+                developer: config.developer,
+                default_port: network.default_port(),
+                announced: Vec::new(),
+            },
+            stop,
+        });
+        let rpc =
+            match RpcServer::start(RpcConfig::new(config.rpc_file.clone()), controller.clone())
+                .await
+            {
+                Ok(rpc) => rpc,
+                Err(error) => {
+                    manager.shutdown().await;
+                    return Err(NodeError::Rpc(error));
+                }
+            };
+        let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
         }
@@ -134,15 +186,27 @@ impl Node {
             network.name()
         );
         Ok(Node {
-            manager,
-            store,
+            controller,
+            rpc,
             persister,
+            stop: stopped,
         })
     }
 
     /// The peer manager.
     pub fn manager(&self) -> &PeerManager {
-        &self.manager
+        &self.controller.manager
+    }
+
+    /// The JSON-RPC socket's path.
+    pub fn rpc_path(&self) -> &std::path::Path {
+        self.rpc.path()
+    }
+
+    /// Resolves when the `stop` command asked the node to stop.
+    pub async fn stop_requested(&self) {
+        let mut stop = self.stop.clone();
+        let _ = stop.wait_for(|stop| *stop).await.is_ok();
     }
 
     /// Opens a channel with a connected peer, without funds (`--developer` lifecycle): stored
@@ -151,6 +215,34 @@ impl Node {
     /// # Errors
     /// The peer is unknown or not connected, or the store failed.
     pub fn open_channel(&self, peer: &PublicKey) -> Result<ChannelDbId, NodeError> {
+        self.controller.open_channel(peer).map(|(dbid, _)| dbid)
+    }
+
+    /// Moves a channel along its lifecycle and stores the new state (or deletes the channel
+    /// when it is forgotten).
+    ///
+    /// # Errors
+    /// The step is impossible in the channel's state, or the store failed.
+    pub fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
+        self.controller.channel_step(peer, input)
+    }
+
+    /// Closes the RPC socket and every connection, and waits for the peer tasks to end.
+    pub async fn shutdown(self) {
+        self.rpc.shutdown().await;
+        self.controller.manager.shutdown().await;
+        self.persister.abort();
+        tracing::info!("lnpeerd shut down");
+    }
+}
+
+impl Controller {
+    /// Opens a channel with a connected peer, without funds (`--developer` lifecycle): stored
+    /// first, then applied, so a crash can lose the reply but never the channel.
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected, or the store failed.
+    fn open_channel(&self, peer: &PublicKey) -> Result<(ChannelDbId, [u8; 32]), NodeError> {
         let info = self.manager.peer(peer);
         if info.as_ref().and_then(|p| p.connection.as_ref()).is_none() {
             return Err(NodeError::Peer(peer_manager::PeerError::Invalid(
@@ -175,7 +267,7 @@ impl Node {
             self.lock_store().delete_channel(dbid)?;
             return Err(NodeError::Peer(error));
         }
-        Ok(dbid)
+        Ok((dbid, channel_id))
     }
 
     /// Moves a channel along its lifecycle and stores the new state (or deletes the channel
@@ -183,7 +275,7 @@ impl Node {
     ///
     /// # Errors
     /// The step is impossible in the channel's state, or the store failed.
-    pub fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
         // Opening also inserts the channel row, so it has its own method.
         let Some(dbid) = input
             .channel()
@@ -212,12 +304,76 @@ impl Node {
     fn lock_store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    /// Closes every connection and waits for the peer tasks to end.
-    pub async fn shutdown(self) {
-        self.manager.shutdown().await;
-        self.persister.abort();
-        tracing::info!("lnpeerd shut down");
+fn channel_record(
+    peer_id: PublicKey,
+    record: crate::store::ChannelRecord,
+) -> Result<rpc::ChannelRecord, String> {
+    Ok(rpc::ChannelRecord {
+        peer_id,
+        dbid: record.dbid,
+        channel_id: record.channel_id,
+        state: record
+            .state
+            .parse()
+            .map_err(|e| format!("channel {}: {e}", record.dbid))?,
+        opener: match record.opener {
+            Opener::Local => rpc::Opener::Local,
+            Opener::Remote => rpc::Opener::Remote,
+        },
+    })
+}
+
+impl NodeControl for Controller {
+    fn manager(&self) -> &PeerManager {
+        &self.manager
+    }
+
+    fn info(&self) -> &NodeInfo {
+        &self.info
+    }
+
+    fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, String> {
+        let records = self.lock_store().channels().map_err(|e| e.to_string())?;
+        records
+            .into_iter()
+            .map(|record| {
+                let peer = PublicKey::from_slice(&record.peer_id)
+                    .map_err(|e| format!("channel {}: bad peer id: {e}", record.dbid))?;
+                channel_record(peer, record)
+            })
+            .collect()
+    }
+
+    fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, String> {
+        let (dbid, channel_id) =
+            Controller::open_channel(self, peer).map_err(|error| match error {
+                NodeError::Peer(_) => format!("Peer is not connected: {peer}"),
+                other => other.to_string(),
+            })?;
+        Ok(rpc::ChannelRecord {
+            peer_id: *peer,
+            dbid,
+            channel_id,
+            state: ChannelState::ChanneldNormal,
+            opener: rpc::Opener::Local,
+        })
+    }
+
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String> {
+        Controller::channel_step(self, peer, input).map_err(|e| e.to_string())
+    }
+
+    fn peer_log(&self, peer: &PublicKey, level: LogKind) -> Vec<LogEntry> {
+        match crate::logging::book() {
+            Some(book) => book.entries(&peer.to_string(), level),
+            None => Vec::new(),
+        }
+    }
+
+    fn request_stop(&self) {
+        self.stop.send_replace(true);
     }
 }
 
@@ -255,7 +411,10 @@ async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
 /// The node could not start.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
     let node = Node::start(&config).await?;
-    shutdown.await;
+    tokio::select! {
+        _ = shutdown => {}
+        _ = node.stop_requested() => {}
+    }
     node.shutdown().await;
     Ok(())
 }

@@ -279,6 +279,25 @@ impl PeerManager {
     /// # Errors
     /// The peer is unknown, refused by its state, or its queue is full.
     pub fn send_custom(&self, id: &PublicKey, message: Vec<u8>) -> Result<Owner, SendCustomError> {
+        self.with_custom_gate(id, |owner, outbox| {
+            outbox.try_send(message).map_err(SendCustomError::Queue)?;
+            Ok(owner)
+        })
+    }
+
+    /// The checks of [`PeerManager::send_custom`] without sending (the RPC `check` command).
+    ///
+    /// # Errors
+    /// The peer is unknown or refused by its state.
+    pub fn check_custom(&self, id: &PublicKey) -> Result<Owner, SendCustomError> {
+        self.with_custom_gate(id, |owner, _| Ok(owner))
+    }
+
+    fn with_custom_gate<T>(
+        &self,
+        id: &PublicKey,
+        then: impl FnOnce(Owner, &Outbox) -> Result<T, SendCustomError>,
+    ) -> Result<T, SendCustomError> {
         let entry = self
             .inner
             .registry
@@ -292,11 +311,17 @@ impl PeerManager {
             .connection
             .as_ref()
             .ok_or(SendCustomError::Refused(SendRefused::NotConnected))?;
-        connection
-            .outbox
-            .try_send(message)
-            .map_err(SendCustomError::Queue)?;
-        Ok(owner)
+        then(owner, &connection.outbox)
+    }
+
+    /// Whether a plugin has allowed the even type `ty` (see
+    /// [`PeerManager::set_allowed_even_types`]).
+    pub fn is_allowed_even_type(&self, ty: u16) -> bool {
+        self.inner
+            .allowed_even
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&ty)
     }
 
     /// Sends `ping` with `len` bytes of padding asking for `pong_bytes` back, and waits for the

@@ -58,6 +58,15 @@ impl ChannelState {
             Self::FundingSpendSeen | Self::Onchain => Owner::Onchaind,
         }
     }
+
+    /// Whether `getinfo` counts the channel as active: until a close is agreed or the funding
+    /// is spent (CLN's `channel_active`).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Self::ChanneldNormal | Self::ChanneldShuttingDown | Self::ClosingdSigexchange
+        )
+    }
 }
 
 impl fmt::Display for ChannelState {
@@ -86,6 +95,22 @@ impl FromStr for ChannelState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn active_until_the_close_is_agreed() {
+        let active: Vec<_> = ChannelState::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .collect();
+        assert_eq!(
+            active,
+            [
+                ChannelState::ChanneldNormal,
+                ChannelState::ChanneldShuttingDown,
+                ChannelState::ClosingdSigexchange
+            ]
+        );
+    }
 
     #[test]
     fn names_round_trip() {

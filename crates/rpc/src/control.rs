@@ -1,0 +1,164 @@
+//! What the RPC layer needs from the node beyond the peer manager: identity, the channel
+//! store, the peer log book and a way to stop. `lnpeerd` implements [`NodeControl`]; tests can
+//! implement it over a bare [`PeerManager`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use noise_transport::PublicKey;
+use peer_manager::PeerManager;
+use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
+
+/// Facts about the node that do not change while it runs.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// `alias`.
+    pub alias: String,
+    /// `color`, three bytes.
+    pub color: [u8; 3],
+    /// The network's name, e.g. `regtest`.
+    pub network: String,
+    /// `<lightning-dir>/<network>`, reported as getinfo's `lightning-dir`.
+    pub network_dir: PathBuf,
+    /// The version string, e.g. `v0.1.0-lnpeer`.
+    pub version: String,
+    /// `--developer`: `dev-` commands are available.
+    pub developer: bool,
+    /// The port `connect` uses when none is given.
+    pub default_port: u16,
+    /// Addresses we announce (getinfo's `address`).
+    pub announced: Vec<SocketAddr>,
+}
+
+/// Who opened a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// We did.
+    Local,
+    /// The peer did.
+    Remote,
+}
+
+impl Opener {
+    /// `local` or `remote`, as listpeerchannels spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Opener::Local => "local",
+            Opener::Remote => "remote",
+        }
+    }
+}
+
+/// A channel as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    /// The peer.
+    pub peer_id: PublicKey,
+    /// Our local id (`chan#<dbid>`).
+    pub dbid: ChannelDbId,
+    /// The BOLT 2 channel id.
+    pub channel_id: [u8; 32],
+    /// Its lifecycle state.
+    pub state: ChannelState,
+    /// Who opened it.
+    pub opener: Opener,
+}
+
+/// The kind of a log entry, as listpeers' `log[].type` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogKind {
+    /// Bytes received from the peer.
+    IoIn,
+    /// Bytes sent to the peer.
+    IoOut,
+    /// Tracing detail.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Information.
+    Info,
+    /// Strange but survivable.
+    Unusual,
+    /// Something is really wrong.
+    Broken,
+}
+
+impl LogKind {
+    /// `IO_IN`, `IO_OUT`, `TRACE`, `DEBUG`, `INFO`, `UNUSUAL` or `BROKEN`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogKind::IoIn => "IO_IN",
+            LogKind::IoOut => "IO_OUT",
+            LogKind::Trace => "TRACE",
+            LogKind::Debug => "DEBUG",
+            LogKind::Info => "INFO",
+            LogKind::Unusual => "UNUSUAL",
+            LogKind::Broken => "BROKEN",
+        }
+    }
+
+    /// Whether an entry of this kind shows at listpeers' `level` (the lowest wanted kind).
+    pub fn at_least(self, level: LogKind) -> bool {
+        let rank = |kind: LogKind| match kind {
+            LogKind::IoIn | LogKind::IoOut => 0,
+            LogKind::Trace => 1,
+            LogKind::Debug => 2,
+            LogKind::Info => 3,
+            LogKind::Unusual => 4,
+            LogKind::Broken => 5,
+        };
+        rank(self) >= rank(level)
+    }
+}
+
+/// One remembered log line about a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Its kind.
+    pub kind: LogKind,
+    /// Time since the node started.
+    pub time: Duration,
+    /// The peer, as hex.
+    pub node_id: String,
+    /// The subsystem that logged it, e.g. `connectd` or `channeld-chan#1`.
+    pub source: String,
+    /// The text (empty for IO entries).
+    pub log: String,
+    /// The bytes of an IO entry, as hex.
+    pub data: Option<String>,
+}
+
+/// The node, as commands see it. Every method is quick (no network waits), so commands can
+/// call them from any task.
+pub trait NodeControl: Send + Sync + 'static {
+    /// The peer manager.
+    fn manager(&self) -> &PeerManager;
+
+    /// Facts about the node.
+    fn info(&self) -> &NodeInfo;
+
+    /// Every channel in the store.
+    ///
+    /// # Errors
+    /// The store failed.
+    fn channels(&self) -> Result<Vec<ChannelRecord>, String>;
+
+    /// Opens a simulated channel with a connected peer (`--developer`).
+    ///
+    /// # Errors
+    /// The peer is not connected, or the store failed.
+    fn open_channel(&self, peer: &PublicKey) -> Result<ChannelRecord, String>;
+
+    /// Moves a channel along its lifecycle and stores the result.
+    ///
+    /// # Errors
+    /// The step is impossible in the channel's state, or the store failed.
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String>;
+
+    /// The remembered log entries about `peer` of kind `level` or above, oldest first.
+    fn peer_log(&self, peer: &PublicKey, level: LogKind) -> Vec<LogEntry>;
+
+    /// Asks the node to shut down (the `stop` command), after its reply is written.
+    fn request_stop(&self);
+}

@@ -1,0 +1,150 @@
+//! Splitting a byte stream into JSON values, and the response frames going back.
+//!
+//! Requests arrive as JSON objects one after another with no delimiter (CLN's reader is an
+//! incremental parser), and may be cut anywhere by the socket. Responses are compact JSON
+//! objects each followed by `"\n\n"`, which pyln-client and lightning-cli split on.
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::error::RpcError;
+
+/// What the front of a buffer holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Split {
+    /// A whole JSON value at `start..end`; the caller consumes `..end`.
+    Value {
+        /// Where the value starts (after any whitespace).
+        start: usize,
+        /// One past its last byte.
+        end: usize,
+    },
+    /// Only whitespace or the start of a value: read more. `skip` bytes of leading whitespace
+    /// may be dropped already.
+    Incomplete {
+        /// Leading whitespace that can be dropped.
+        skip: usize,
+    },
+    /// Not JSON; the connection cannot be resynchronised.
+    Invalid(String),
+}
+
+/// Looks for one complete JSON value at the front of `buf`.
+pub fn split_value(buf: &[u8]) -> Split {
+    let skip = buf
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+        .count();
+    if skip == buf.len() {
+        return Split::Incomplete { skip };
+    }
+    let mut values = serde_json::Deserializer::from_slice(&buf[skip..]).into_iter::<&RawValue>();
+    match values.next() {
+        Some(Ok(value)) => {
+            let end = skip + values.byte_offset();
+            Split::Value {
+                start: end - value.get().len(),
+                end,
+            }
+        }
+        Some(Err(error)) if error.is_eof() => Split::Incomplete { skip },
+        Some(Err(error)) => Split::Invalid(error.to_string()),
+        None => Split::Incomplete { skip },
+    }
+}
+
+/// A success response frame. `id` is the request's id token, copied byte for byte.
+pub fn result_frame(id: &str, result: &Value) -> Vec<u8> {
+    let result = serde_json::to_string(result).unwrap_or_else(|_| "null".into());
+    let mut frame = Vec::with_capacity(id.len() + result.len() + 40);
+    frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    frame.extend_from_slice(id.as_bytes());
+    frame.extend_from_slice(b",\"result\":");
+    frame.extend_from_slice(result.as_bytes());
+    frame.extend_from_slice(b"}\n\n");
+    frame
+}
+
+/// An error response frame; `id` is `None` when the request's id could not be found.
+pub fn error_frame(id: Option<&str>, error: &RpcError) -> Vec<u8> {
+    let error = serde_json::to_string(&error.to_json()).unwrap_or_else(|_| "null".into());
+    let id = id.unwrap_or("null");
+    let mut frame = Vec::with_capacity(id.len() + error.len() + 40);
+    frame.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    frame.extend_from_slice(id.as_bytes());
+    frame.extend_from_slice(b",\"error\":");
+    frame.extend_from_slice(error.as_bytes());
+    frame.extend_from_slice(b"}\n\n");
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(mut input: &[u8]) -> (Vec<String>, Split) {
+        let mut found = Vec::new();
+        loop {
+            match split_value(input) {
+                Split::Value { start, end } => {
+                    found.push(String::from_utf8(input[start..end].to_vec()).unwrap());
+                    input = &input[end..];
+                }
+                other => return (found, other),
+            }
+        }
+    }
+
+    #[test]
+    fn concatenated_objects_split_without_delimiters() {
+        let (found, rest) = values(b"{\"a\":1}{\"b\":\"}\"}\n\n  {\"c\":[1,{}]}");
+        assert_eq!(found, ["{\"a\":1}", "{\"b\":\"}\"}", "{\"c\":[1,{}]}"]);
+        assert_eq!(rest, Split::Incomplete { skip: 0 });
+    }
+
+    #[test]
+    fn a_value_cut_anywhere_is_incomplete_until_whole() {
+        let whole = br#"{"jsonrpc":"2.0","id":"x\"y","method":"getinfo","params":{}}"#;
+        for cut in 1..whole.len() {
+            assert!(
+                matches!(split_value(&whole[..cut]), Split::Incomplete { .. }),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            split_value(whole),
+            Split::Value {
+                start: 0,
+                end: whole.len()
+            }
+        );
+    }
+
+    #[test]
+    fn whitespace_only_is_skippable_and_garbage_is_invalid() {
+        assert_eq!(split_value(b" \n\t"), Split::Incomplete { skip: 3 });
+        assert!(matches!(
+            split_value(b"  {\"a\""),
+            Split::Incomplete { skip: 2 }
+        ));
+        assert!(matches!(split_value(b"{\"a\":}"), Split::Invalid(_)));
+        assert!(matches!(split_value(b"}"), Split::Invalid(_)));
+    }
+
+    #[test]
+    fn frames_echo_the_id_token_and_end_with_two_newlines() {
+        let frame = result_frame("\"cli:getinfo#12\"", &serde_json::json!({"a": 1}));
+        assert_eq!(
+            frame,
+            b"{\"jsonrpc\":\"2.0\",\"id\":\"cli:getinfo#12\",\"result\":{\"a\":1}}\n\n"
+        );
+        let frame = error_frame(None, &RpcError::invalid_request("No id"));
+        assert_eq!(
+            frame,
+            b"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"No id\"}}\n\n"
+        );
+        // Numeric ids are echoed as numbers, exactly as written.
+        let frame = result_frame("1.50", &serde_json::json!({}));
+        assert!(frame.starts_with(b"{\"jsonrpc\":\"2.0\",\"id\":1.50,"));
+    }
+}
