@@ -857,6 +857,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_book_keeps_peer_lines_below_the_print_level_and_forgets_the_oldest() {
+        let buffer = Buffer::default();
+        let book = Arc::new(LogBook::new(2_000));
+        let layer = ClnLayer::new(buffer.clone())
+            .with_clock(fixed_clock)
+            .with_book(Arc::clone(&book), LevelFilter::INFO);
+        let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::TRACE));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(node_id = NODE, subsystem = "connectd", "quiet detail");
+            tracing::info!(node_id = NODE, subsystem = "connectd", "Connected");
+            tracing::trace!(node_id = NODE, subsystem = "channeld-chan#1", io = "OUT", "7777");
+            tracing::info!("about no peer");
+        });
+        // Only the info lines are printed...
+        assert_eq!(buffer.text().lines().count(), 2);
+        // ...but the book has every line about the peer.
+        let all = book.entries(NODE, LogKind::IoIn);
+        let kinds: Vec<_> = all.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [LogKind::Debug, LogKind::Info, LogKind::IoOut]);
+        assert_eq!(all[2].source, "channeld-chan#1");
+        assert_eq!(all[2].data.as_deref(), Some("7777"));
+        assert_eq!(all[1].log, "Connected");
+        let info_up: Vec<_> = book.entries(NODE, LogKind::Info).into_iter().map(|e| e.log).collect();
+        assert_eq!(info_up, ["Connected"]);
+        assert!(book.entries("02ff", LogKind::IoIn).is_empty());
+
+        tracing::subscriber::with_default(
+            tracing_subscriber::registry().with(
+                ClnLayer::new(Buffer::default())
+                    .with_book(Arc::clone(&book), LevelFilter::INFO)
+                    .with_filter(LevelFilter::TRACE),
+            ),
+            || {
+                for i in 0..100 {
+                    tracing::info!(node_id = NODE, "line {i}");
+                }
+            },
+        );
+        let kept = book.entries(NODE, LogKind::IoIn);
+        assert!(kept.len() < 20, "the budget bounds the book: {}", kept.len());
+        assert_eq!(kept.last().map(|e| e.log.as_str()), Some("line 99"));
+    }
+
     /// The only test that installs the global subscriber; the others use `with_default`,
     /// which overrides it on their own thread.
     #[test]
