@@ -3,5 +3,8 @@
 //! - [`python`]: a Python virtual environment with the pinned `pyln-client` and `pyln-proto`,
 //!   provisioned on first use, for tests that drive the node from Core Lightning's own Python
 //!   tooling.
+//! - [`node`]: real `lnpeerd` processes in temporary directories, with an RPC client, log
+//!   waiting, and cleanup on drop.
 
+pub mod node;
 pub mod python;

@@ -169,8 +169,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "listpeerchannels",
-        params: &["id"],
-        usage: "[id]",
+        params: &["id", "short_channel_id", "channel_id"],
+        usage: "[id] [short_channel_id] [channel_id]",
         developer: false,
         run: listpeerchannels,
     },
@@ -600,11 +600,15 @@ fn channel_json(channel: &ChannelRecord, peer: Option<&PeerInfo>) -> Value {
     }
     object.insert("channel_id".into(), hex::encode(channel.channel_id).into());
     object.insert("opener".into(), channel.opener.name().into());
+    // No channel type is negotiated for a simulated channel.
+    object.insert("features".into(), json!([]));
     Value::Object(object)
 }
 
 fn listpeerchannels(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     let id = p.optional(0, params::node_id)?;
+    let short_channel_id = p.optional(1, params::string)?;
+    let wanted = p.optional(2, channel_id)?;
     if let Some(checked) = ctx.checked() {
         return Ok(checked);
     }
@@ -614,7 +618,10 @@ fn listpeerchannels(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError
         .channels()
         .map_err(RpcError::lightningd)?
         .iter()
+        // Simulated channels have no funding output, hence no short channel id to match.
+        .filter(|_| short_channel_id.is_none())
         .filter(|channel| id.is_none_or(|id| channel.peer_id == id))
+        .filter(|channel| wanted.is_none_or(|wanted| channel.channel_id == wanted))
         .map(|channel| channel_json(channel, manager.peer(&channel.peer_id).as_ref()))
         .collect();
     Ok(Reply::Now(json!({ "channels": channels })))

@@ -1,0 +1,245 @@
+//! Real `lnpeerd` processes for cross-process tests: each in its own temporary lightning
+//! directory, on regtest, listening on a free 127.0.0.1 port, logging at io level to a file,
+//! and killed when dropped.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long a test waits for a node to start, a log line to appear or an RPC to answer.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A built binary of this workspace (`lnpeerd`, `lnpeer-cli`), next to the test executable's
+/// `deps` directory. `cargo test --workspace` builds both before running any test.
+///
+/// # Panics
+/// If the binary is not there.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in <target>/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; the node binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// A running lnpeerd.
+pub struct Node {
+    /// The lightning directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+    /// The node's P2P port on 127.0.0.1.
+    pub port: u16,
+    /// The node id, hex.
+    pub id: String,
+    child: Child,
+}
+
+impl Node {
+    /// Starts a node with `--developer` and the given extra options, and waits until its RPC
+    /// answers `getinfo`.
+    ///
+    /// # Panics
+    /// If it does not start in time.
+    pub fn start(extra: &[&str]) -> Node {
+        Node::start_with(true, extra)
+    }
+
+    /// Starts a node, with `--developer` or not.
+    ///
+    /// # Panics
+    /// If it does not start in time.
+    pub fn start_with(developer: bool, extra: &[&str]) -> Node {
+        let dir = tempfile::Builder::new()
+            .prefix("lnpeer")
+            .tempdir()
+            .expect("a temporary directory");
+        let port = free_port();
+        let child = Command::new(binary("lnpeerd"))
+            .arg(format!("--lightning-dir={}", dir.path().display()))
+            .arg("--network=regtest")
+            .arg(format!("--bind-addr=127.0.0.1:{port}"))
+            .args(developer.then_some("--developer"))
+            .arg("--log-level=io")
+            .arg(format!("--log-file={}", dir.path().join("log").display()))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("lnpeerd starts");
+        let mut node = Node {
+            dir,
+            port,
+            id: String::new(),
+            child,
+        };
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(info) = node.try_rpc("getinfo", json!([])) {
+                node.id = info["id"].as_str().expect("getinfo.id").to_owned();
+                return node;
+            }
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("lnpeerd exited at start with {status}: {}", node.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "lnpeerd did not start: {}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The lightning directory.
+    pub fn lightning_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `<lightning-dir>/regtest/lightning-rpc`.
+    pub fn rpc_path(&self) -> PathBuf {
+        self.dir.path().join("regtest").join("lightning-rpc")
+    }
+
+    /// `id@127.0.0.1:port`.
+    pub fn address(&self) -> String {
+        format!("{}@127.0.0.1:{}", self.id, self.port)
+    }
+
+    /// Calls `method`: the result, or the error object.
+    ///
+    /// # Panics
+    /// If the socket fails.
+    pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let request = json!({"jsonrpc": "2.0", "id": format!("test:{method}"), "method": method, "params": params});
+        let reply = self.raw_rpc(&request.to_string()).map_err(|e| json!(e))?;
+        let mut reply: Value = serde_json::from_str(&reply).map_err(|e| json!(e.to_string()))?;
+        match reply.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(reply["error"].take()),
+        }
+    }
+
+    /// Calls `method` and returns its result.
+    ///
+    /// # Panics
+    /// If it fails.
+    #[track_caller]
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        match self.try_rpc(method, params.clone()) {
+            Ok(result) => result,
+            Err(error) => panic!("{method} {params} failed: {error}"),
+        }
+    }
+
+    /// Sends `request` as is and returns the first response frame (without its `\n\n`).
+    ///
+    /// # Errors
+    /// The socket failed or closed early.
+    pub fn raw_rpc(&self, request: &str) -> Result<String, String> {
+        let mut socket = UnixStream::connect(self.rpc_path()).map_err(|e| e.to_string())?;
+        socket
+            .set_read_timeout(Some(WAIT))
+            .map_err(|e| e.to_string())?;
+        socket
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while !reply.ends_with(b"\n\n") {
+            let n = socket.read(&mut chunk).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the node closed the RPC connection".into());
+            }
+            reply.extend_from_slice(&chunk[..n]);
+        }
+        reply.truncate(reply.len() - 2);
+        String::from_utf8(reply).map_err(|e| e.to_string())
+    }
+
+    /// The log file's contents.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// Waits until a log line contains `needle`, and returns that line.
+    ///
+    /// # Panics
+    /// If none does in time.
+    #[track_caller]
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(line) = self.log().lines().find(|line| line.contains(needle)) {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line contains {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Connects this node to `other` and waits until both see the connection.
+    #[track_caller]
+    pub fn connect(&self, other: &Node) -> Value {
+        let result = self.rpc("connect", json!([other.address()]));
+        wait_until(|| {
+            other.rpc("listpeers", json!([self.id]))["peers"][0]["connected"] == json!(true)
+        });
+        result
+    }
+
+    /// Waits for the process to exit by itself; false if it did not in time.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` until it holds.
+///
+/// # Panics
+/// If it does not within [`WAIT`].
+#[track_caller]
+pub fn wait_until(mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "condition not met in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
