@@ -388,10 +388,19 @@ fn connection_json(connection: &ConnectionInfo) -> Value {
 
 fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     let id_text = p.required(0, params::string)?;
+    // The id is checked first, as CLN parses `id` before `host` and `port`.
+    let (id_part, at_address) = match id_text.split_once('@') {
+        Some((id_part, address)) => (id_part, Some(address)),
+        None => (id_text.as_str(), None),
+    };
+    let id = params::parse_node_id(id_part).ok_or_else(|| {
+        let token = p.raw(0).map(|t| t.get()).unwrap_or_default();
+        RpcError::invalid_params(format!("id: should be a node id: invalid token '{token}'"))
+    })?;
     let host = p.optional(1, params::string)?;
     let port = p.optional(2, params::port)?;
-    let (id_part, mut host, mut port) = match id_text.split_once('@') {
-        Some((id_part, address)) => {
+    let (mut host, mut port) = match at_address {
+        Some(address) => {
             if host.is_some() {
                 return Err(RpcError::invalid_params(
                     "Can't specify host as both xxx@yyy and separate argument",
@@ -404,17 +413,13 @@ fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
                     "Can't specify port as both xxx@yyy:port and separate argument",
                 ));
             }
-            (id_part, Some(at_host), at_port.or(port))
+            (Some(at_host), at_port.or(port))
         }
-        None => (id_text.as_str(), host, port),
+        None => (host, port),
     };
     if host.is_none() && port.is_some() {
         return Err(RpcError::invalid_params("Can't specify port without host"));
     }
-    let id = params::parse_node_id(id_part).ok_or_else(|| {
-        let token = p.raw(0).map(|t| t.get()).unwrap_or_default();
-        RpcError::invalid_params(format!("id: should be a node id: invalid token '{token}'"))
-    })?;
     if let Some(checked) = ctx.checked() {
         return Ok(checked);
     }
@@ -477,7 +482,8 @@ fn disconnect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
         if let Some((_, state)) = peer
             .channels
             .iter()
-            .find(|(_, state)| state.owner().talks_to_peer())
+            // channeld and closingd still talk to the peer; onchaind does not need it.
+            .find(|(_, state)| state.owner() != Owner::Onchaind)
         {
             return Err(RpcError::lightningd(format!(
                 "Peer has (at least one) channel in state {}",

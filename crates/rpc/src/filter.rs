@@ -3,24 +3,29 @@
 use serde_json::Value;
 
 /// Keeps the parts of `value` that `filter` names with `true` (or with a nested filter).
-/// Arrays are filtered element by element; a filter that is not an object keeps everything.
+/// Arrays are filtered element by element, by a nested object or, in CLN's syntax, by a
+/// one-element array holding it; any other filter keeps everything.
 pub fn apply(value: Value, filter: &Value) -> Value {
-    let Value::Object(wanted) = filter else {
-        return value;
-    };
-    match value {
-        Value::Object(object) => Value::Object(
+    match (value, filter) {
+        (Value::Array(items), Value::Array(element)) if element.len() == 1 => {
+            Value::Array(items.into_iter().map(|v| apply(v, &element[0])).collect())
+        }
+        (Value::Array(items), Value::Object(_)) => {
+            Value::Array(items.into_iter().map(|v| apply(v, filter)).collect())
+        }
+        (Value::Object(object), Value::Object(wanted)) => Value::Object(
             object
                 .into_iter()
                 .filter_map(|(key, inner)| match wanted.get(&key)? {
                     Value::Bool(true) => Some((key, inner)),
-                    nested @ Value::Object(_) => Some((key, apply(inner, nested))),
+                    nested @ (Value::Object(_) | Value::Array(_)) => {
+                        Some((key, apply(inner, nested)))
+                    }
                     _ => None,
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| apply(v, filter)).collect()),
-        other => other,
+        (other, _) => other,
     }
 }
 
@@ -39,6 +44,14 @@ mod tests {
             json!({"peers": [{"id": "a"}, {"id": "b"}]})
         );
         assert_eq!(apply(json!({"a": 1}), &json!(true)), json!({"a": 1}));
+        let clns_syntax = json!({"peers": [{"connected": true}]});
+        assert_eq!(
+            apply(
+                json!({"peers": [{"id": "a", "connected": true}]}),
+                &clns_syntax
+            ),
+            json!({"peers": [{"connected": true}]})
+        );
         assert_eq!(
             apply(json!({"a": 1, "b": 2}), &json!({"b": true, "c": true})),
             json!({"b": 2})

@@ -41,6 +41,14 @@ impl<'de> Visitor<'de> for PairsVisitor {
     }
 }
 
+/// The members of a JSON object in the order written, duplicates kept, values raw.
+///
+/// # Errors
+/// `text` is not a JSON object.
+pub fn members(text: &str) -> Result<Vec<(String, &RawValue)>, serde_json::Error> {
+    serde_json::Deserializer::from_str(text).deserialize_map(PairsVisitor)
+}
+
 impl<'a> RawParams<'a> {
     /// Splits the params token.
     ///
@@ -54,11 +62,7 @@ impl<'a> RawParams<'a> {
                 .map(RawParams::Positional)
                 .map_err(|_| wrong())
         } else if text.starts_with('{') {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            deserializer
-                .deserialize_map(PairsVisitor)
-                .map(RawParams::Named)
-                .map_err(|_| wrong())
+            members(text).map(RawParams::Named).map_err(|_| wrong())
         } else {
             Err(wrong())
         }

@@ -1,6 +1,5 @@
 //! Validating a request envelope in CLN's order (`lightningd/jsonrpc.c:parse_request`).
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::RpcError;
@@ -27,20 +26,6 @@ pub struct Rejected<'a> {
     pub error: RpcError,
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    method: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    filter: Option<&'a RawValue>,
-}
-
 /// Checks the envelope of one JSON value: an object with an id, `"jsonrpc": "2.0"`, a string
 /// method and params. Errors before the id is known go back with a `null` id, as CLN's do.
 pub fn parse_request(text: &str) -> Result<Request<'_>, Rejected<'_>> {
@@ -51,13 +36,20 @@ pub fn parse_request(text: &str) -> Result<Request<'_>, Rejected<'_>> {
     if !text.starts_with('{') {
         return Err(malformed("Expected {} for json command"));
     }
-    let envelope: Envelope<'_> = serde_json::from_str(text)
+    let members = crate::params::members(text)
         .map_err(|e| malformed(&format!("Expected {{}} for json command: {e}")))?;
-    let id = envelope.id.ok_or_else(|| malformed("No id"))?.get();
+    // As CLN's `json_get_member`: the first member of a name counts.
+    let member = |name: &str| {
+        members
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| *value)
+    };
+    let id = member("id").ok_or_else(|| malformed("No id"))?.get();
     if id.starts_with('{') || id.starts_with('[') {
         return Err(malformed("Expected string/primitive for id"));
     }
-    if envelope.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+    if member("jsonrpc").map(RawValue::get) != Some("\"2.0\"") {
         return Err(malformed(
             "jsonrpc: \"2.0\" must be specified in the request",
         ));
@@ -66,7 +58,7 @@ pub fn parse_request(text: &str) -> Result<Request<'_>, Rejected<'_>> {
         id: Some(id),
         error: RpcError::invalid_request(message),
     };
-    let (method, params) = match (envelope.method, envelope.params) {
+    let (method, params) = match (member("method"), member("params")) {
         (Some(method), Some(params)) => (method, params),
         (None, _) => return Err(with_id("No method")),
         (Some(_), None) => return Err(with_id("No params")),
@@ -80,7 +72,7 @@ pub fn parse_request(text: &str) -> Result<Request<'_>, Rejected<'_>> {
         id,
         method,
         params,
-        filter: envelope.filter,
+        filter: member("filter"),
     })
 }
 
