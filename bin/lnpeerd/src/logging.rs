@@ -868,7 +868,12 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::debug!(node_id = NODE, subsystem = "connectd", "quiet detail");
             tracing::info!(node_id = NODE, subsystem = "connectd", "Connected");
-            tracing::trace!(node_id = NODE, subsystem = "channeld-chan#1", io = "OUT", "7777");
+            tracing::trace!(
+                node_id = NODE,
+                subsystem = "channeld-chan#1",
+                io = "OUT",
+                "7777"
+            );
             tracing::info!("about no peer");
         });
         // Only the info lines are printed...
@@ -880,7 +885,11 @@ mod tests {
         assert_eq!(all[2].source, "channeld-chan#1");
         assert_eq!(all[2].data.as_deref(), Some("7777"));
         assert_eq!(all[1].log, "Connected");
-        let info_up: Vec<_> = book.entries(NODE, LogKind::Info).into_iter().map(|e| e.log).collect();
+        let info_up: Vec<_> = book
+            .entries(NODE, LogKind::Info)
+            .into_iter()
+            .map(|e| e.log)
+            .collect();
         assert_eq!(info_up, ["Connected"]);
         assert!(book.entries("02ff", LogKind::IoIn).is_empty());
 
@@ -897,7 +906,11 @@ mod tests {
             },
         );
         let kept = book.entries(NODE, LogKind::IoIn);
-        assert!(kept.len() < 20, "the budget bounds the book: {}", kept.len());
+        assert!(
+            kept.len() < 20,
+            "the budget bounds the book: {}",
+            kept.len()
+        );
         assert_eq!(kept.last().map(|e| e.log.as_str()), Some("line 99"));
     }
 
