@@ -239,6 +239,17 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Where a plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// `--plugin`.
+    Plugin(PathBuf),
+    /// `--important-plugin`: the node stops if it dies.
+    Important(PathBuf),
+    /// `--plugin-dir`.
+    Dir(PathBuf),
+}
+
 /// The node's configuration after all sources are merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -264,6 +275,15 @@ pub struct Config {
     pub rpc_file: PathBuf,
     /// `--developer`: enables `dev-` commands and options.
     pub developer: bool,
+    /// `--plugin`, `--important-plugin` and `--plugin-dir`, in the order given (after
+    /// `--clear-plugins`).
+    pub plugins: Vec<PluginSource>,
+    /// `--disable-plugin`: names (matched against file names) or paths.
+    pub disabled_plugins: Vec<String>,
+    /// Whether `<lightning-dir>/plugins` is scanned (not after `--clear-plugins`).
+    pub default_plugin_dir: bool,
+    /// `--plugin-hook-timeout`: how long a plugin may take to answer a hook; default 60 s.
+    pub plugin_hook_timeout: std::time::Duration,
     /// Options nobody here knows, in the order read, without dashes; values as given.
     pub extra: Vec<(String, Option<String>)>,
 }
@@ -347,6 +367,10 @@ impl Config {
             log_file: None,
             rpc_file: network_dir.join(DEFAULT_RPC_FILE),
             developer: false,
+            plugins: Vec::new(),
+            disabled_plugins: Vec::new(),
+            default_plugin_dir: true,
+            plugin_hook_timeout: std::time::Duration::from_secs(60),
             extra: Vec::new(),
         };
         for setting in base.iter().chain(&net).chain(&cmdline) {
@@ -468,6 +492,28 @@ impl Config {
                 self.rpc_file = network_dir.join(value);
             }
             "developer" => self.developer = true,
+            "plugin" | "important-plugin" | "plugin-dir" | "disable-plugin" => {
+                if value.is_empty() {
+                    return Err(setting.invalid("requires a path"));
+                }
+                let path = expand_home(value, None).unwrap_or_else(|_| PathBuf::from(value));
+                match spec.name {
+                    "plugin" => self.plugins.push(PluginSource::Plugin(path)),
+                    "important-plugin" => self.plugins.push(PluginSource::Important(path)),
+                    "plugin-dir" => self.plugins.push(PluginSource::Dir(path)),
+                    _ => self.disabled_plugins.push(value.to_owned()),
+                }
+            }
+            "clear-plugins" => {
+                self.plugins.clear();
+                self.default_plugin_dir = false;
+            }
+            "plugin-hook-timeout" => {
+                let seconds: u64 = value.parse().map_err(|_| {
+                    setting.invalid(&format!("'{value}' is not a number of seconds"))
+                })?;
+                self.plugin_hook_timeout = std::time::Duration::from_secs(seconds);
+            }
             other => {
                 // Every name in OPTIONS has an arm above; a new one without is a bug here.
                 return Err(setting.invalid(&format!("option '{other}' is not handled")));
@@ -593,6 +639,41 @@ const OPTIONS: &[OptSpec] = &[
         "developer",
         Some("off"),
         "Enable developer commands and options",
+    ),
+    value(
+        "plugin",
+        "<path>",
+        Some("none"),
+        "Start this plugin (relative to the working directory); repeatable",
+    ),
+    value(
+        "plugin-dir",
+        "<dir>",
+        Some("<lightning-dir>/plugins"),
+        "Start every executable in this directory; repeatable",
+    ),
+    flag(
+        "clear-plugins",
+        None,
+        "Forget the plugins and plugin directories given before this option",
+    ),
+    value(
+        "disable-plugin",
+        "<name or path>",
+        Some("none"),
+        "Do not start this plugin; repeatable",
+    ),
+    value(
+        "important-plugin",
+        "<path>",
+        Some("none"),
+        "Start this plugin and stop the node if it dies; repeatable",
+    ),
+    value(
+        "plugin-hook-timeout",
+        "<seconds>",
+        Some("60"),
+        "Skip a plugin that takes longer than this to answer a hook",
     ),
     flag("help", None, "Print this message and exit (also -h)"),
     flag("version", None, "Print the version and exit"),
@@ -929,6 +1010,10 @@ mod tests {
                 log_level: LogLevel::Info,
                 log_file: None,
                 developer: false,
+                plugins: vec![],
+                disabled_plugins: vec![],
+                default_plugin_dir: true,
+                plugin_hook_timeout: std::time::Duration::from_secs(60),
                 extra: vec![],
             }
         }
@@ -1155,9 +1240,46 @@ mod tests {
                 log_file: None,
                 rpc_file: ldir.join("regtest/rpc"),
                 developer: true,
+                plugins: vec![],
+                disabled_plugins: vec![],
+                default_plugin_dir: true,
+                plugin_hook_timeout: std::time::Duration::from_secs(60),
                 extra: vec![],
             }
         );
+    }
+
+    #[test]
+    fn plugin_options_accumulate_in_order_and_clear_plugins_resets_them() {
+        let home = Home::new();
+        let config = home
+            .parse(&[
+                "--plugin=/a",
+                "--plugin-dir=/d",
+                "--important-plugin=/i",
+                "--disable-plugin=x.py",
+                "--plugin-hook-timeout=5",
+            ])
+            .unwrap();
+        assert_eq!(
+            config.plugins,
+            [
+                PluginSource::Plugin("/a".into()),
+                PluginSource::Dir("/d".into()),
+                PluginSource::Important("/i".into())
+            ]
+        );
+        assert_eq!(config.disabled_plugins, ["x.py"]);
+        assert_eq!(
+            config.plugin_hook_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        let cleared = home
+            .parse(&["--plugin=/a", "--clear-plugins", "--plugin=/b"])
+            .unwrap();
+        assert_eq!(cleared.plugins, [PluginSource::Plugin("/b".into())]);
+        assert!(!cleared.default_plugin_dir);
+        assert!(home.parse(&["--plugin-hook-timeout=soon"]).is_err());
     }
 
     #[test]

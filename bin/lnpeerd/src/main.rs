@@ -9,7 +9,8 @@ use lnpeerd::{logging, node};
 
 fn main() -> ExitCode {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let config = match Config::parse(std::env::args().skip(1), home.as_deref()) {
+    // Unknown options may belong to plugins; the node rejects what no plugin claims.
+    let config = match Config::parse_allowing_unknown(std::env::args().skip(1), home.as_deref()) {
         Ok(config) => config,
         Err(ConfigError::HelpRequested(text) | ConfigError::VersionRequested(text)) => {
             println!("{text}");

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rpc::plugin::{HostConfig, PluginHost, Source};
 use rpc::{LogEntry, LogKind, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
@@ -17,7 +18,10 @@ use noise_transport::PublicKey;
 use peer_manager::{Direction, PeerEvent, PeerManager, PeerManagerConfig};
 use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
 
-use crate::config::{parse_listen_addr, Config};
+use crate::config::{parse_listen_addr, Config, PluginSource};
+
+/// How long a plugin may take to answer `getmanifest`, then `init` (CLN v25.02+: 120 s).
+const PLUGIN_STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 use crate::hsm;
 use crate::store::{Opener, Store, StoreError, DB_FILE};
 
@@ -37,6 +41,8 @@ pub enum NodeError {
     Peer(peer_manager::PeerError),
     /// The JSON-RPC socket could not be set up.
     Rpc(rpc::RpcStartError),
+    /// A plugin the node cannot start without failed, or an option is unknown.
+    Plugins(String),
 }
 
 impl std::fmt::Display for NodeError {
@@ -50,6 +56,7 @@ impl std::fmt::Display for NodeError {
             }
             NodeError::Peer(error) => write!(f, "{error}"),
             NodeError::Rpc(error) => write!(f, "{error}"),
+            NodeError::Plugins(error) => write!(f, "{error}"),
         }
     }
 }
@@ -78,6 +85,7 @@ struct Controller {
     store: Arc<Mutex<Store>>,
     info: NodeInfo,
     stop: watch::Sender<bool>,
+    plugins: PluginHost,
 }
 
 /// A started node.
@@ -107,6 +115,42 @@ impl Node {
         let store = Store::open(&network_dir.join(DB_FILE))?;
 
         let network = config.network;
+        // Plugins come first: their options are claimed and their feature bits go into our
+        // `init` before any peer can connect.
+        let plugins = PluginHost::new(HostConfig {
+            lightning_dir: config.lightning_dir.clone(),
+            network_dir: network_dir.clone(),
+            network: network.name().to_owned(),
+            rpc_file: config.rpc_file.clone(),
+            developer: config.developer,
+            version: VERSION.to_owned(),
+            hook_timeout: config.plugin_hook_timeout,
+            startup_timeout: PLUGIN_STARTUP_TIMEOUT,
+        });
+        let sources: Vec<Source> = config
+            .plugins
+            .iter()
+            .map(|source| match source {
+                PluginSource::Plugin(path) => Source::Plugin(path.clone()),
+                PluginSource::Important(path) => Source::Important(path.clone()),
+                PluginSource::Dir(path) => Source::Dir(path.clone()),
+            })
+            .collect();
+        plugins
+            .start_configured(
+                &sources,
+                &config.disabled_plugins,
+                config.default_plugin_dir,
+            )
+            .await
+            .map_err(|e| NodeError::Plugins(e.to_string()))?;
+        let unclaimed = plugins
+            .claim_options(&config.extra)
+            .map_err(|e| NodeError::Plugins(e.to_string()))?;
+        if let Some(name) = unclaimed.first() {
+            plugins.shutdown().await;
+            return Err(NodeError::Plugins(format!("--{name}: unrecognized option")));
+        }
         let mut peer_config =
             PeerManagerConfig::new(secret, network.chain_hash(), network.default_port());
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
@@ -121,9 +165,16 @@ impl Node {
                 .map_err(|e| NodeError::Listen(format!("--addr/--bind-addr {address}: {e}")))?;
             peer_config.listen.push(parsed);
         }
-        let manager = PeerManager::start(peer_config)
-            .await
-            .map_err(|e| NodeError::Listen(format!("cannot listen: {e}")))?;
+        peer_config.features = plugins
+            .init_features(&peer_config.features)
+            .map_err(|e| NodeError::Plugins(e.to_string()))?;
+        let manager = match PeerManager::start(peer_config).await {
+            Ok(manager) => manager,
+            Err(error) => {
+                plugins.shutdown().await;
+                return Err(NodeError::Listen(format!("cannot listen: {error}")));
+            }
+        };
 
         for peer in store.peers()? {
             let Ok(id) = PublicKey::from_slice(&peer.node_id) else {
@@ -165,6 +216,7 @@ impl Node {
                 announced: Vec::new(),
             },
             stop,
+            plugins: plugins.clone(),
         });
         let rpc =
             match RpcServer::start(RpcConfig::new(config.rpc_file.clone()), controller.clone())
@@ -172,10 +224,17 @@ impl Node {
             {
                 Ok(rpc) => rpc,
                 Err(error) => {
+                    plugins.shutdown().await;
                     manager.shutdown().await;
                     return Err(NodeError::Rpc(error));
                 }
             };
+        if let Err(error) = plugins.init_all(manager.clone()).await {
+            rpc.shutdown().await;
+            plugins.shutdown().await;
+            manager.shutdown().await;
+            return Err(NodeError::Plugins(error.to_string()));
+        }
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
@@ -203,10 +262,15 @@ impl Node {
         self.rpc.path()
     }
 
-    /// Resolves when the `stop` command asked the node to stop.
+    /// Resolves when the `stop` command asked the node to stop, or an important plugin died.
     pub async fn stop_requested(&self) {
         let mut stop = self.stop.clone();
-        let _ = stop.wait_for(|stop| *stop).await.is_ok();
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => {}
+            reason = self.controller.plugins.fatal() => {
+                tracing::error!("stopping: {reason}");
+            }
+        }
     }
 
     /// Opens a channel with a connected peer, without funds (`--developer` lifecycle): stored
@@ -230,6 +294,7 @@ impl Node {
     /// Closes the RPC socket and every connection, and waits for the peer tasks to end.
     pub async fn shutdown(self) {
         self.rpc.shutdown().await;
+        self.controller.plugins.shutdown().await;
         self.controller.manager.shutdown().await;
         self.persister.abort();
         tracing::info!("lnpeerd shut down");
@@ -374,6 +439,10 @@ impl NodeControl for Controller {
 
     fn request_stop(&self) {
         self.stop.send_replace(true);
+    }
+
+    fn plugins(&self) -> Option<&PluginHost> {
+        Some(&self.plugins)
     }
 }
 

@@ -225,6 +225,28 @@ pub fn dispatch(
     session: &Session,
     request: &Request<'_>,
 ) -> Result<Reply, RpcError> {
+    if find(&request.method).is_none() {
+        if let Some(host) = node.plugins() {
+            if request.method == "plugin" {
+                return plugin_command(host, RawParams::parse(request.params)?);
+            }
+            if let Some((plugin, method)) = host.method(&request.method) {
+                let id = request.id.to_owned();
+                let params = request.params.get().to_owned();
+                let filter = request.filter.map(|f| f.get().to_owned());
+                return Ok(Reply::Later(Box::pin(async move {
+                    crate::plugin::PluginHost::forward(
+                        plugin,
+                        &id,
+                        &method.name,
+                        &params,
+                        filter.as_deref(),
+                    )
+                    .await
+                })));
+            }
+        }
+    }
     let command = runnable(node, &request.method)?;
     let raw = RawParams::parse(request.params)?;
     if command.name == "check" {
@@ -238,6 +260,64 @@ pub fn dispatch(
         request_id: request.id,
     };
     (command.run)(&ctx, &params)
+}
+
+/// `plugin subcommand [plugin|directory] [key=value ...]`, or by name with `subcommand`,
+/// `plugin` (or `directory`), `options` (a list of `key=value`) and any other names taken as
+/// plugin options.
+fn plugin_command(host: &crate::plugin::PluginHost, raw: RawParams<'_>) -> Result<Reply, RpcError> {
+    let text = |name: &str, token: &serde_json::value::RawValue| {
+        params::token_text(token)
+            .ok_or_else(|| params::refuse(name, token, Refusal::Should("should be a string")))
+    };
+    let mut subcommand = None;
+    let mut target = None;
+    let mut options: Vec<(String, String)> = Vec::new();
+    let split = |entry: String| match entry.split_once('=') {
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err(RpcError::invalid_params(format!(
+            "options: should be key=value: invalid token '{entry}'"
+        ))),
+    };
+    match raw {
+        RawParams::Positional(values) => {
+            for (index, token) in values.into_iter().enumerate() {
+                match index {
+                    0 => subcommand = Some(text("subcommand", token)?),
+                    1 => target = Some(text("plugin", token)?),
+                    _ => options.push(split(text("options", token)?)?),
+                }
+            }
+        }
+        RawParams::Named(pairs) => {
+            for (name, token) in pairs {
+                match name.as_str() {
+                    "subcommand" => subcommand = Some(text("subcommand", token)?),
+                    "plugin" | "directory" => target = Some(text(&name, token)?),
+                    "options" => {
+                        let entries: Vec<String> =
+                            serde_json::from_str(token.get()).map_err(|_| {
+                                params::refuse(
+                                    "options",
+                                    token,
+                                    Refusal::Should("should be an array of key=value"),
+                                )
+                            })?;
+                        for entry in entries {
+                            options.push(split(entry)?);
+                        }
+                    }
+                    _ => options.push((name.clone(), text(&name, token)?)),
+                }
+            }
+        }
+    }
+    let subcommand = subcommand
+        .ok_or_else(|| RpcError::invalid_params("missing required parameter: subcommand"))?;
+    let host = host.clone();
+    Ok(Reply::Later(Box::pin(async move {
+        host.command(&subcommand, target, options).await
+    })))
 }
 
 fn runnable(node: &Arc<dyn NodeControl>, name: &str) -> Result<&'static Command, RpcError> {
@@ -750,6 +830,20 @@ fn help(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     let developer = ctx.node.info().developer;
     let entries: Vec<Value> = match wanted {
         Some(name) => {
+            let plugin_method = ctx
+                .node
+                .plugins()
+                .and_then(|host| host.method(&name))
+                .map(|(_, method)| method);
+            if let Some(method) = plugin_method {
+                let text = match method.usage.as_str() {
+                    "" => method.name,
+                    usage => format!("{} {usage}", method.name),
+                };
+                return Ok(Reply::Now(
+                    json!({ "help": [{ "command": text }], "format-hint": "simple" }),
+                ));
+            }
             let command = find(&name)
                 .ok_or_else(|| RpcError::method_not_found(format!("Unknown command {name}")))?;
             if command.developer && !developer {
@@ -759,11 +853,25 @@ fn help(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
             }
             vec![help_entry(command)]
         }
-        None => COMMANDS
-            .iter()
-            .filter(|command| developer || !command.developer)
-            .map(help_entry)
-            .collect(),
+        None => {
+            let mut entries: Vec<Value> = COMMANDS
+                .iter()
+                .filter(|command| developer || !command.developer)
+                .map(help_entry)
+                .collect();
+            if let Some(host) = ctx.node.plugins() {
+                entries
+                    .push(json!({ "command": "plugin subcommand [plugin|directory] [options]" }));
+                for (name, usage) in host.methods() {
+                    let text = match usage.as_str() {
+                        "" => name,
+                        usage => format!("{name} {usage}"),
+                    };
+                    entries.push(json!({ "command": text }));
+                }
+            }
+            entries
+        }
     };
     if let Some(checked) = ctx.checked() {
         return Ok(checked);

@@ -10,6 +10,8 @@
 //! * [`params`]: parameters by position or name, and typed parsers with CLN's error texts.
 //! * [`commands`]: the command table (`getinfo`, `connect`, `sendcustommsg`, the `dev-`
 //!   lifecycle commands, ...), CLN's result shapes.
+//! * [`plugin`]: the plugin host (CLN's plugin protocol): manifests, options, `init`, hook
+//!   chains, notifications, RPC passthrough and the `plugin` command.
 //! * [`server`]: the socket (mode 0600, stale-file and in-use handling), many connections,
 //!   several requests in flight per connection, responses in completion order.
 //!
@@ -24,6 +26,7 @@ pub mod error;
 pub mod filter;
 pub mod framing;
 pub mod params;
+pub mod plugin;
 pub mod request;
 pub mod server;
 

@@ -1,0 +1,353 @@
+//! One plugin process and its JSON-RPC over stdin/stdout.
+//!
+//! We write compact JSON objects each followed by `"\n\n"` (pyln-client splits on it). The
+//! plugin may write objects back to back with no delimiter. An object with an `id` answers
+//! one of our requests; one without is a notification for the host. A message without
+//! `"jsonrpc"`, or output that is not JSON, kills the plugin, as in CLN.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::RpcError;
+use crate::framing::{split_value, Split};
+
+/// The error a caller gets when the plugin dies before answering.
+pub const PLUGIN_TERMINATED: i32 = -4;
+
+/// A plugin's answer: its `result`, or its `error` object.
+pub type Answer = Result<Value, RpcError>;
+
+/// The plugin died (or was stopped) before it answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginGone;
+
+impl PluginGone {
+    /// The error CLN gives a caller whose plugin died.
+    pub fn rpc_error(self) -> RpcError {
+        RpcError::new(
+            PLUGIN_TERMINATED,
+            "Plugin terminated before replying to RPC call.",
+        )
+    }
+}
+
+/// A notification the plugin sent.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// Its method (`log`, `message`, a custom topic, ...).
+    pub method: String,
+    /// Its params.
+    pub params: Value,
+}
+
+/// How a plugin process is started.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The executable.
+    pub path: PathBuf,
+    /// The working directory (the network directory).
+    pub cwd: PathBuf,
+    /// Pass `--developer`, as lightningd does in developer mode.
+    pub developer: bool,
+    /// `LIGHTNINGD_VERSION`.
+    pub version: String,
+}
+
+/// Request ids are unique across all plugins, as CLN's counter is.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+type Pending = Arc<Mutex<Option<HashMap<String, oneshot::Sender<Answer>>>>>;
+
+/// A running plugin process.
+pub struct PluginProcess {
+    outbox: mpsc::UnboundedSender<Vec<u8>>,
+    pending: Pending,
+    exited: watch::Receiver<Option<String>>,
+    child: Mutex<Option<Child>>,
+}
+
+impl std::fmt::Debug for PluginProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginProcess").finish_non_exhaustive()
+    }
+}
+
+impl PluginProcess {
+    /// Starts the process. Notifications it sends go to `notifications`.
+    ///
+    /// # Errors
+    /// The executable could not be started.
+    pub fn spawn(
+        launch: &Launch,
+        notifications: mpsc::UnboundedSender<Notification>,
+    ) -> std::io::Result<PluginProcess> {
+        let mut command = Command::new(&launch.path);
+        if launch.developer {
+            command.arg("--developer");
+        }
+        let mut child = command
+            .env("LIGHTNINGD_PLUGIN", "1")
+            .env("LIGHTNINGD_VERSION", &launch.version)
+            .current_dir(&launch.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(std::io::Error::other("plugin pipes missing"));
+        };
+        let (outbox, queue) = mpsc::unbounded_channel();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (exit, exited) = watch::channel(None);
+        tokio::spawn(write_stdin(stdin, queue));
+        tokio::spawn(read_stdout(stdout, pending.clone(), notifications, exit));
+        Ok(PluginProcess {
+            outbox,
+            pending,
+            exited,
+            child: Mutex::new(Some(child)),
+        })
+    }
+
+    /// A fresh request id for `method`: `cln:<method>#<n>`.
+    pub fn next_id(method: &str) -> String {
+        format!("cln:{method}#{}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Sends a request and waits for the answer.
+    ///
+    /// # Errors
+    /// The plugin died first.
+    pub async fn request(&self, method: &str, params: &Value) -> Result<Answer, PluginGone> {
+        let params = serde_json::to_string(params).map_err(|_| PluginGone)?;
+        self.request_raw(&PluginProcess::next_id(method), method, &params, None)
+            .await
+    }
+
+    /// Sends a request whose params (and filter) are raw JSON text, under `id`.
+    ///
+    /// # Errors
+    /// The plugin died first.
+    pub async fn request_raw(
+        &self,
+        id: &str,
+        method: &str,
+        params: &str,
+        filter: Option<&str>,
+    ) -> Result<Answer, PluginGone> {
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(pending) = pending.as_mut() else {
+                return Err(PluginGone);
+            };
+            pending.insert(id.to_owned(), sender);
+        }
+        let mut frame = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":{},\"params\":{params}",
+            Value::from(id),
+            Value::from(method)
+        );
+        if let Some(filter) = filter {
+            frame.push_str(",\"filter\":");
+            frame.push_str(filter);
+        }
+        frame.push_str("}\n\n");
+        if self.outbox.send(frame.into_bytes()).is_err() {
+            return Err(PluginGone);
+        }
+        receiver.await.map_err(|_| PluginGone)
+    }
+
+    /// Sends a notification; false if the plugin is gone.
+    pub fn notify(&self, method: &str, params: &Value) -> bool {
+        let frame = format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":{},\"params\":{}}}\n\n",
+            Value::from(method),
+            params
+        );
+        self.outbox.send(frame.into_bytes()).is_ok()
+    }
+
+    /// Resolves with the reason once the process's output has ended.
+    pub async fn exited(&self) -> String {
+        let mut exited = self.exited.clone();
+        let reason = match exited.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            Err(_) => "gone".to_owned(),
+        };
+        reason
+    }
+
+    /// Whether the process's output has ended.
+    pub fn has_exited(&self) -> bool {
+        self.exited.borrow().is_some()
+    }
+
+    /// Kills the process (if still running) and fails every pending request.
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = child.start_kill();
+            // Reap it in the background so it does not linger as a zombie.
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+        fail_pending(&self.pending);
+    }
+}
+
+impl Drop for PluginProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn fail_pending(pending: &Pending) {
+    // Dropping the senders wakes every waiter with `PluginGone`; later requests fail at once.
+    pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+async fn write_stdin(mut stdin: ChildStdin, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
+    while let Some(frame) = queue.recv().await {
+        if stdin.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn read_stdout(
+    mut stdout: ChildStdout,
+    pending: Pending,
+    notifications: mpsc::UnboundedSender<Notification>,
+    exit: watch::Sender<Option<String>>,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(8 << 10);
+    let reason = 'read: loop {
+        let mut consumed = 0;
+        loop {
+            match split_value(&buf[consumed..]) {
+                Split::Value { start, end } => {
+                    let text = &buf[consumed + start..consumed + end];
+                    consumed += end;
+                    if let Err(reason) = deliver(text, &pending, &notifications) {
+                        break 'read reason;
+                    }
+                }
+                Split::Incomplete { skip } => {
+                    consumed += skip;
+                    break;
+                }
+                Split::Invalid(_) => {
+                    break 'read format!(
+                        "Failed to parse RPC JSON response '{}'",
+                        shown(&buf[consumed..])
+                    );
+                }
+            }
+        }
+        buf.drain(..consumed);
+        match stdout.read_buf(&mut buf).await {
+            Ok(0) => break "exited".to_owned(),
+            Ok(_) => {}
+            Err(error) => break format!("read failed: {error}"),
+        }
+    };
+    fail_pending(&pending);
+    exit.send_replace(Some(reason));
+}
+
+fn shown(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(200).collect()
+}
+
+/// Routes one object from the plugin; `Err` kills the plugin.
+fn deliver(
+    text: &[u8],
+    pending: &Pending,
+    notifications: &mpsc::UnboundedSender<Notification>,
+) -> Result<(), String> {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(text) else {
+        return Err(format!(
+            "Failed to parse RPC JSON response '{}'",
+            shown(text)
+        ));
+    };
+    if !object.contains_key("jsonrpc") {
+        return Err(format!(
+            "JSON-RPC message does not contain \"jsonrpc\" field: '{}'",
+            shown(text)
+        ));
+    }
+    match object.remove("id") {
+        Some(id) => {
+            let id = match id {
+                Value::String(id) => id,
+                other => other.to_string(),
+            };
+            let answer = match (object.remove("result"), object.remove("error")) {
+                (Some(result), _) => Ok(result),
+                (None, Some(error)) => Err(plugin_error(error)),
+                (None, None) => Err(RpcError::new(
+                    PLUGIN_TERMINATED,
+                    "Plugin response has neither result nor error",
+                )),
+            };
+            let waiter = pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+                .and_then(|pending| pending.remove(&id));
+            match waiter {
+                Some(waiter) => {
+                    let _ = waiter.send(answer);
+                }
+                None => tracing::warn!("plugin answered unknown request id {id}"),
+            }
+            Ok(())
+        }
+        None => {
+            let method = match object.remove("method") {
+                Some(Value::String(method)) => method,
+                _ => return Err(format!("notification without a method: '{}'", shown(text))),
+            };
+            let params = object.remove("params").unwrap_or(Value::Null);
+            let _ = notifications.send(Notification { method, params });
+            Ok(())
+        }
+    }
+}
+
+/// A plugin's `error` object as an [`RpcError`], kept as close to what it sent as possible.
+fn plugin_error(error: Value) -> RpcError {
+    let code = error
+        .get("code")
+        .and_then(Value::as_i64)
+        .and_then(|code| i32::try_from(code).ok())
+        .unwrap_or(-1);
+    let message = match error.get("message") {
+        Some(Value::String(message)) => message.clone(),
+        _ => error.to_string(),
+    };
+    RpcError {
+        code,
+        message,
+        data: error.get("data").cloned(),
+    }
+}
+
+/// The file name a plugin goes by in logs and in hook `before`/`after` lists.
+pub fn short_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
