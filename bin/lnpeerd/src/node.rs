@@ -262,14 +262,13 @@ impl Node {
         self.rpc.path()
     }
 
-    /// Resolves when the `stop` command asked the node to stop, or an important plugin died.
-    pub async fn stop_requested(&self) {
+    /// Resolves when the `stop` command asked the node to stop (`None`), or an important
+    /// plugin died (`Some(why)`).
+    pub async fn stop_requested(&self) -> Option<String> {
         let mut stop = self.stop.clone();
         tokio::select! {
-            _ = stop.wait_for(|stop| *stop) => {}
-            reason = self.controller.plugins.fatal() => {
-                tracing::error!("stopping: {reason}");
-            }
+            _ = stop.wait_for(|stop| *stop) => None,
+            reason = self.controller.plugins.fatal() => Some(reason),
         }
     }
 
@@ -480,10 +479,14 @@ async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
 /// The node could not start.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
     let node = Node::start(&config).await?;
-    tokio::select! {
-        _ = shutdown => {}
-        _ = node.stop_requested() => {}
-    }
+    let fatal = tokio::select! {
+        _ = shutdown => None,
+        fatal = node.stop_requested() => fatal,
+    };
     node.shutdown().await;
-    Ok(())
+    match fatal {
+        // As lightningd: the node exits with an error when an important plugin dies.
+        Some(reason) => Err(NodeError::Plugins(reason)),
+        None => Ok(()),
+    }
 }

@@ -359,6 +359,14 @@ fn check(
     };
     let name = params::string(name_token)
         .map_err(|refusal| params::refuse("command_to_check", name_token, refusal))?;
+    let is_plugin_method = find(&name).is_none()
+        && node
+            .plugins()
+            .is_some_and(|host| host.method(&name).is_some());
+    if is_plugin_method {
+        // Not forwarded to the plugin (CLN's `cancheck`): the method exists, that is all.
+        return Ok(Reply::Now(json!({ "command_to_check": name })));
+    }
     let command = runnable(node, &name)?;
     if command.name == "check" {
         return Ok(Reply::Now(json!({ "command_to_check": "check" })));
