@@ -1014,9 +1014,11 @@ async fn custom_messages(
         let params = json!({"payload": payload, "peer_id": peer_id});
         host.run_hook("custommsg", &params, ty, |plugin, result| {
             if result.get("result").and_then(Value::as_str) != Some("continue") {
-                tracing::warn!(
-                    subsystem = %format!("plugin-{}", plugin.name),
-                    "Plugin returned an invalid response to the custommsg hook: {result}; skipped"
+                host.warn(
+                    &format!("plugin-{}", plugin.name),
+                    &format!(
+                        "Plugin returned an invalid response to the custommsg hook: {result}; skipped"
+                    ),
                 );
             }
             true
@@ -1062,9 +1064,11 @@ async fn peer_connected(
                 false
             }
             _ => {
-                tracing::warn!(
-                    subsystem = %format!("plugin-{}", plugin.name),
-                    "Plugin returned an invalid response to the peer_connected hook: {result}; skipped"
+                host.warn(
+                    &format!("plugin-{}", plugin.name),
+                    &format!(
+                        "Plugin returned an invalid response to the peer_connected hook: {result}; skipped"
+                    ),
                 );
                 true
             }
