@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use noise_transport::PublicKey;
@@ -281,14 +281,28 @@ impl PluginHost {
     /// Starts one plugin and reads its manifest; it joins the host as configured.
     async fn launch(&self, path: &Path, important: bool) -> Result<Arc<Plugin>, String> {
         let config = &self.inner.config;
-        let (notifications, incoming) = mpsc::unbounded_channel();
+        // Notifications are handled on the plugin's reading task, in order with its answers.
+        // Until the plugin is registered they wait in `early`.
+        let slot: Arc<Mutex<(Option<Weak<Plugin>>, Vec<Notification>)>> =
+            Arc::new(Mutex::new((None, Vec::new())));
+        let on_notification = {
+            let slot = slot.clone();
+            let host = self.clone();
+            Box::new(move |notification: Notification| {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.0.as_ref().and_then(Weak::upgrade) {
+                    Some(plugin) => handle_notification(&host, &plugin, notification),
+                    None => slot.1.push(notification),
+                }
+            })
+        };
         let launch = Launch {
             path: path.to_owned(),
             cwd: config.network_dir.clone(),
             developer: config.developer,
             version: config.version.clone(),
         };
-        let process = PluginProcess::spawn(&launch, notifications)
+        let process = PluginProcess::spawn(&launch, on_notification)
             .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
         let answer = tokio::time::timeout(
             config.startup_timeout,
@@ -359,7 +373,14 @@ impl PluginHost {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(plugin.clone());
-        tokio::spawn(watch_plugin(self.clone(), plugin.clone(), incoming));
+        {
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.0 = Some(Arc::downgrade(&plugin));
+            for notification in std::mem::take(&mut slot.1) {
+                handle_notification(self, &plugin, notification);
+            }
+        }
+        tokio::spawn(watch_plugin(self.clone(), plugin.clone()));
         Ok(plugin)
     }
 
@@ -894,33 +915,15 @@ impl PluginHost {
     }
 }
 
-/// Handles what a plugin sends on its own, and its death.
-async fn watch_plugin(
-    host: PluginHost,
-    plugin: Arc<Plugin>,
-    mut incoming: mpsc::UnboundedReceiver<Notification>,
-) {
-    loop {
-        tokio::select! {
-            notification = incoming.recv() => match notification {
-                Some(notification) => handle_notification(&host, &plugin, notification),
-                None => break,
-            },
-            reason = plugin.process.exited() => {
-                // Deliver what it said before it went.
-                while let Ok(notification) = incoming.try_recv() {
-                    handle_notification(&host, &plugin, notification);
-                }
-                let state = match plugin.state() {
-                    State::Configured => "before replying to init",
-                    State::Active => "during normal operation",
-                    State::Stopped => return,
-                };
-                host.stop_plugin(&plugin, &format!("Killing plugin: {reason} {state}"));
-                return;
-            }
-        }
-    }
+/// Notices a plugin's death and withdraws it.
+async fn watch_plugin(host: PluginHost, plugin: Arc<Plugin>) {
+    let reason = plugin.process.exited().await;
+    let state = match plugin.state() {
+        State::Configured => "before replying to init",
+        State::Active => "during normal operation",
+        State::Stopped => return,
+    };
+    host.stop_plugin(&plugin, &format!("Killing plugin: {reason} {state}"));
 }
 
 fn handle_notification(host: &PluginHost, plugin: &Arc<Plugin>, notification: Notification) {

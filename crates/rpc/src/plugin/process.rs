@@ -66,6 +66,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 type Pending = Arc<Mutex<Option<HashMap<String, oneshot::Sender<Answer>>>>>;
 
+/// What handles a plugin's notifications, on its output-reading task.
+pub type OnNotification = Box<dyn Fn(Notification) + Send + Sync>;
+
 /// A running plugin process.
 pub struct PluginProcess {
     outbox: mpsc::UnboundedSender<Vec<u8>>,
@@ -81,13 +84,15 @@ impl std::fmt::Debug for PluginProcess {
 }
 
 impl PluginProcess {
-    /// Starts the process. Notifications it sends go to `notifications`.
+    /// Starts the process. `on_notification` is called for each notification it sends, in
+    /// order with its responses: what a plugin logs before answering is handled before the
+    /// answer reaches the caller, as in CLN.
     ///
     /// # Errors
     /// The executable could not be started.
     pub fn spawn(
         launch: &Launch,
-        notifications: mpsc::UnboundedSender<Notification>,
+        on_notification: OnNotification,
     ) -> std::io::Result<PluginProcess> {
         let mut command = Command::new(&launch.path);
         if launch.developer {
@@ -109,7 +114,7 @@ impl PluginProcess {
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let (exit, exited) = watch::channel(None);
         tokio::spawn(write_stdin(stdin, queue));
-        tokio::spawn(read_stdout(stdout, pending.clone(), notifications, exit));
+        tokio::spawn(read_stdout(stdout, pending.clone(), on_notification, exit));
         Ok(PluginProcess {
             outbox,
             pending,
@@ -228,7 +233,7 @@ async fn write_stdin(mut stdin: ChildStdin, mut queue: mpsc::UnboundedReceiver<V
 async fn read_stdout(
     mut stdout: ChildStdout,
     pending: Pending,
-    notifications: mpsc::UnboundedSender<Notification>,
+    on_notification: OnNotification,
     exit: watch::Sender<Option<String>>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(8 << 10);
@@ -239,7 +244,7 @@ async fn read_stdout(
                 Split::Value { start, end } => {
                     let text = &buf[consumed + start..consumed + end];
                     consumed += end;
-                    if let Err(reason) = deliver(text, &pending, &notifications) {
+                    if let Err(reason) = deliver(text, &pending, &on_notification) {
                         break 'read reason;
                     }
                 }
@@ -271,11 +276,7 @@ fn shown(bytes: &[u8]) -> String {
 }
 
 /// Routes one object from the plugin; `Err` kills the plugin.
-fn deliver(
-    text: &[u8],
-    pending: &Pending,
-    notifications: &mpsc::UnboundedSender<Notification>,
-) -> Result<(), String> {
+fn deliver(text: &[u8], pending: &Pending, on_notification: &OnNotification) -> Result<(), String> {
     let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(text) else {
         return Err(format!(
             "Failed to parse RPC JSON response '{}'",
@@ -321,7 +322,7 @@ fn deliver(
                 _ => return Err(format!("notification without a method: '{}'", shown(text))),
             };
             let params = object.remove("params").unwrap_or(Value::Null);
-            let _ = notifications.send(Notification { method, params });
+            on_notification(Notification { method, params });
             Ok(())
         }
     }
