@@ -147,6 +147,9 @@ struct Inner {
     fatal: watch::Sender<Option<String>>,
 }
 
+/// The plugin a reading task reports to, once registered, and what it said before that.
+type EarlySlot = (Option<Weak<Plugin>>, Vec<Notification>);
+
 /// The plugin host; cheap to clone.
 #[derive(Clone)]
 pub struct PluginHost {
@@ -283,8 +286,7 @@ impl PluginHost {
         let config = &self.inner.config;
         // Notifications are handled on the plugin's reading task, in order with its answers.
         // Until the plugin is registered they wait in `early`.
-        let slot: Arc<Mutex<(Option<Weak<Plugin>>, Vec<Notification>)>> =
-            Arc::new(Mutex::new((None, Vec::new())));
+        let slot: Arc<Mutex<EarlySlot>> = Arc::new(Mutex::new((None, Vec::new())));
         let on_notification = {
             let slot = slot.clone();
             let host = self.clone();
