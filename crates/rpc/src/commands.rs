@@ -462,14 +462,19 @@ fn split_host(address: &str) -> Option<(String, Option<u16>)> {
     }
 }
 
+/// `in` or `out`, as CLN spells a connection's direction.
+pub fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => "in",
+        Direction::Outbound => "out",
+    }
+}
+
 fn connection_json(connection: &ConnectionInfo) -> Value {
     json!({
         "id": hex_id(&connection.id),
         "features": hex::encode(connection.features.as_wire()),
-        "direction": match connection.direction {
-            Direction::Inbound => "in",
-            Direction::Outbound => "out",
-        },
+        "direction": direction_name(connection.direction),
         "address": address_json(&connection.address),
     })
 }

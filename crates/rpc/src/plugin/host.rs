@@ -16,12 +16,12 @@ use noise_transport::PublicKey;
 use peer_manager::{Direction, PeerEvent, PeerManager};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch};
-use wire::{Features, MsgType};
+use wire::Features;
 
 use super::manifest::{parse_manifest, Manifest, RpcMethod};
 use super::order::{order, HookEntry};
 use super::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
-use crate::commands::address_json;
+use crate::commands::{address_json, direction_name};
 use crate::error::RpcError;
 
 /// How the host runs plugins.
@@ -574,6 +574,14 @@ impl PluginHost {
         );
     }
 
+    /// A hook answer we cannot use: CLN aborts here; we warn and go on with the chain.
+    fn invalid_hook_answer(&self, plugin: &Plugin, hook: &str, result: &Value) {
+        self.warn(
+            &format!("plugin-{}", plugin.name),
+            &format!("Plugin returned an invalid response to the {hook} hook: {result}; skipped"),
+        );
+    }
+
     /// Marks a plugin stopped, kills it and withdraws what it registered.
     fn stop_plugin(&self, plugin: &Arc<Plugin>, why: &str) {
         if plugin.state() == State::Stopped {
@@ -1013,18 +1021,11 @@ async fn custom_messages(
             "custommsg",
             &json!({"custommsg": {"peer_id": peer_id, "payload": payload}}),
         );
-        let ty = message
-            .get(..2)
-            .map(|t| MsgType(u16::from_be_bytes([t[0], t[1]])).0);
+        let ty = message.get(..2).map(|t| u16::from_be_bytes([t[0], t[1]]));
         let params = json!({"payload": payload, "peer_id": peer_id});
         host.run_hook("custommsg", &params, ty, |plugin, result| {
             if result.get("result").and_then(Value::as_str) != Some("continue") {
-                host.warn(
-                    &format!("plugin-{}", plugin.name),
-                    &format!(
-                        "Plugin returned an invalid response to the custommsg hook: {result}; skipped"
-                    ),
-                );
+                host.invalid_hook_answer(plugin, "custommsg", result);
             }
             true
         })
@@ -1040,10 +1041,7 @@ async fn peer_connected(
     address: SocketAddr,
 ) {
     let peer_id = hex::encode(id.serialize());
-    let direction = match direction {
-        Direction::Inbound => "in",
-        Direction::Outbound => "out",
-    };
+    let direction = direction_name(direction);
     let features = manager
         .peer(&id)
         .and_then(|p| p.connection)
@@ -1056,8 +1054,11 @@ async fn peer_connected(
         "features": features,
     }});
     let mut refused = None;
-    host.run_hook("peer_connected", &params, None, |plugin, result| {
-        match result.get("result").and_then(Value::as_str) {
+    host.run_hook(
+        "peer_connected",
+        &params,
+        None,
+        |plugin, result| match result.get("result").and_then(Value::as_str) {
             Some("continue") => true,
             Some("disconnect") => {
                 let message = result
@@ -1069,16 +1070,11 @@ async fn peer_connected(
                 false
             }
             _ => {
-                host.warn(
-                    &format!("plugin-{}", plugin.name),
-                    &format!(
-                        "Plugin returned an invalid response to the peer_connected hook: {result}; skipped"
-                    ),
-                );
+                host.invalid_hook_answer(plugin, "peer_connected", result);
                 true
             }
-        }
-    })
+        },
+    )
     .await;
     if let Some((plugin, message)) = refused {
         tracing::info!(
