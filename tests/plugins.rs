@@ -13,11 +13,11 @@
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lnpeer_tests::node::{binary, Node, WAIT};
+use lnpeer_tests::node::{Node, WAIT};
 use lnpeer_tests::python;
 use serde_json::{json, Value};
 
@@ -183,32 +183,6 @@ fn has_feature(features: &Value, bit: usize) -> bool {
 fn send_custom(from: &Node, to: &Node, msg: &str) {
     from.rpc("sendcustommsg", json!([to.id, msg]));
     to.wait_for_log(&format!("[IN] {msg}"));
-}
-
-/// `lnpeer-cli --lightning-dir=<node's> --regtest <args>`.
-fn cli(node: &Node, args: &[&str]) -> Output {
-    Command::new(binary("lnpeer-cli"))
-        .arg(format!(
-            "--lightning-dir={}",
-            node.lightning_dir().display()
-        ))
-        .arg("--regtest")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// `lnpeer-cli` that must succeed, its stdout as JSON.
-#[track_caller]
-fn cli_json(node: &Node, args: &[&str]) -> Value {
-    let output = cli(node, args);
-    assert!(
-        output.status.success(),
-        "lnpeer-cli {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Two custommsg hooks (CLN's custommsg_a.py and custommsg_b.py, the latter filtered to 0xaaff
@@ -451,11 +425,11 @@ fn plugin_rpcmethod_through_rpc_and_lnpeer_cli() {
 
     // lnpeer-cli: positional and keyword.
     assert_eq!(
-        cli_json(&l1, &["hello", "world"]),
+        l1.cli_json(&["hello", "world"]),
         json!({"greeting": "Howdy world"})
     );
     assert_eq!(
-        cli_json(&l1, &["hello", "name=carol"]),
+        l1.cli_json(&["hello", "name=carol"]),
         json!({"greeting": "Howdy carol"})
     );
 
@@ -708,7 +682,7 @@ fn rust_cln_plugin_hook_and_rpcmethod() {
         json!({"greeting": "Hello from Rust, world"})
     );
     assert_eq!(
-        cli_json(&l2, &["rusthello", "cli"]),
+        l2.cli_json(&["rusthello", "cli"]),
         json!({"greeting": "Hello from Rust, cli"})
     );
     l2.wait_for_log(&format!("plugin-{RUST_PLUGIN}: rusthello called for cli"));

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -174,6 +174,35 @@ impl Node {
         }
         reply.truncate(reply.len() - 2);
         String::from_utf8(reply).map_err(|e| e.to_string())
+    }
+
+    /// Runs `lnpeer-cli --lightning-dir=<this node's> --regtest <args>`.
+    ///
+    /// # Panics
+    /// If the CLI cannot be run.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(binary("lnpeer-cli"))
+            .arg(format!("--lightning-dir={}", self.dir.path().display()))
+            .arg("--regtest")
+            .args(args)
+            .output()
+            .expect("lnpeer-cli runs")
+    }
+
+    /// [`Node::cli`] that must succeed: its stdout as JSON.
+    ///
+    /// # Panics
+    /// If it fails or prints other than JSON.
+    #[track_caller]
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "lnpeer-cli {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("lnpeer-cli prints JSON")
     }
 
     /// The log file's contents.

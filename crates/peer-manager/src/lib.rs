@@ -26,6 +26,9 @@ mod manager;
 mod outbox;
 pub mod protocol;
 
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 pub use config::*;
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use manager::{ConnectionInfo, Direction, PeerEvent, PeerInfo, PeerManager};

@@ -1,11 +1,9 @@
 //! Two and three nodes on loopback, and scripted peers that misbehave.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use peer_manager::testing::*;
 use noise_transport::PublicKey;
 use peer_manager::{Direction, PeerManager, SendCustomError, SendError};
 use subdaemon_state::{Owner, PeerInput, SendRefused};
@@ -486,7 +484,7 @@ async fn a_second_ping_while_one_is_pending_is_refused() {
         tokio::spawn(async move { a.ping(&peer_id, 4, 10).await })
     };
     // The scripted peer holds its pong until the second ping has been refused.
-    let ping = peer.recv_skipping_pings_of_len(10).await;
+    let ping = peer.ping_asking_for(10).await;
     assert_eq!(
         a.ping(&peer_id, 4, 10).await,
         Err(peer_manager::PingError::AlreadyPending)

@@ -321,36 +321,34 @@ impl PluginHost {
         for remark in &manifest.warnings {
             self.warn(&format!("plugin-{}", short_name(path)), remark);
         }
+        // The running plugin, if any, that already registered something `claims` names.
         let existing = self.plugins();
-        for method in &manifest.rpcmethods {
-            if crate::commands::find(&method.name).is_some() {
-                return Err(format!(
-                    "Could not register method \"{}\", a method with that name is already registered",
-                    method.name
-                ));
-            }
-            if let Some(owner) = existing
+        let owner_of = |claims: &dyn Fn(&Manifest) -> bool| {
+            existing
                 .iter()
                 .filter(|p| p.state() != State::Stopped)
-                .find(|p| p.manifest.rpcmethods.iter().any(|m| m.name == method.name))
-            {
-                return Err(format!(
-                    "Could not register method \"{}\", a method with that name is already registered by plugin {}",
-                    method.name, owner.name
-                ));
-            }
+                .find(|p| claims(&p.manifest))
+                .map(|p| p.name.clone())
+        };
+        for method in &manifest.rpcmethods {
+            let taken = |m: &Manifest| m.rpcmethods.iter().any(|m| m.name == method.name);
+            let by = match owner_of(&taken) {
+                Some(owner) => format!(" by plugin {owner}"),
+                None if crate::commands::find(&method.name).is_some() => String::new(),
+                None => continue,
+            };
+            return Err(format!(
+                "Could not register method \"{}\", a method with that name is already registered{by}",
+                method.name
+            ));
         }
         for option in &manifest.options {
-            if let Some(owner) = existing
-                .iter()
-                .filter(|p| p.state() != State::Stopped)
-                .find(|p| p.manifest.options.iter().any(|o| o.name == option.name))
-            {
+            let taken = |m: &Manifest| m.options.iter().any(|o| o.name == option.name);
+            if let Some(owner) = owner_of(&taken) {
                 return Err(format!(
-                    "error starting plugin '{}': option name '{}' is already taken (by {})",
+                    "error starting plugin '{}': option name '{}' is already taken (by {owner})",
                     short_name(path),
-                    option.name,
-                    owner.name
+                    option.name
                 ));
             }
         }

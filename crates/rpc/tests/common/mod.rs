@@ -1,38 +1,31 @@
 //! Shared pieces of the RPC server tests: a `NodeControl` over a real `PeerManager`, a raw
-//! socket client that sees every byte the server writes, and a scripted raw peer.
+//! socket client that sees every byte the server writes; the scripted raw peer and the event
+//! helpers come from `peer_manager::testing`.
 #![allow(clippy::unwrap_used, dead_code, missing_docs, unreachable_pub)]
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use noise_transport::{Decryptor, Encryptor, InitiatorHandshake, PublicKey, SecretKey};
-use peer_manager::{PeerEvent, PeerManager, PeerManagerConfig};
+use noise_transport::PublicKey;
+use peer_manager::testing::config;
+use peer_manager::{PeerManager, PeerManagerConfig};
 use rpc::{ChannelRecord, LogEntry, LogKind, NodeControl, NodeInfo, Opener, RpcConfig, RpcServer};
 use serde_json::{json, Value};
 use subdaemon_state::{ChannelState, PeerInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::{broadcast, Notify};
-use wire::{decode_message, ChainHash, Encode, Features, Init, Message, TlvStream};
+use tokio::net::UnixStream;
+use tokio::sync::Notify;
 
-/// Long enough for a loaded machine, short enough to fail fast.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use peer_manager::testing::{
+    addr, connected, custom_from, disconnected, key, node_id, RawPeer, WAIT,
+};
 
 /// How long "nothing arrives" is watched for.
 pub const QUIET: Duration = Duration::from_millis(150);
-
-pub fn key(byte: u8) -> SecretKey {
-    SecretKey::from_slice(&[byte; 32]).unwrap()
-}
-
-pub fn node_id(byte: u8) -> PublicKey {
-    PublicKey::from_secret_key_global(&key(byte))
-}
 
 pub fn hex_id(id: &PublicKey) -> String {
     hex::encode(id.serialize())
@@ -40,8 +33,7 @@ pub fn hex_id(id: &PublicKey) -> String {
 
 /// A peer manager on 127.0.0.1, port 0, that never redials by itself during a test.
 pub fn peer_config(byte: u8) -> PeerManagerConfig {
-    let mut config = PeerManagerConfig::new(key(byte), ChainHash::REGTEST, 19846);
-    config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    let mut config = config(byte);
     config.redial_backoff_min = Duration::from_secs(3600);
     config.redial_backoff_max = Duration::from_secs(3600);
     config
@@ -49,10 +41,6 @@ pub fn peer_config(byte: u8) -> PeerManagerConfig {
 
 pub async fn peer(byte: u8) -> PeerManager {
     PeerManager::start(peer_config(byte)).await.unwrap()
-}
-
-pub fn addr(manager: &PeerManager) -> SocketAddr {
-    manager.listen_addrs()[0]
 }
 
 /// `<id>@127.0.0.1:<port>`.
@@ -438,122 +426,6 @@ pub fn error_of(response: &Value) -> Option<(i64, String)> {
 /// One request as text.
 pub fn request(id: &str, method: &str, params: &str) -> String {
     format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#)
-}
-
-/// Waits for the first event that `pick` accepts.
-pub async fn next_event<T>(
-    events: &mut broadcast::Receiver<PeerEvent>,
-    mut pick: impl FnMut(PeerEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Some(found) = pick(events.recv().await.unwrap()) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("event did not arrive in time")
-}
-
-pub async fn custom_from(events: &mut broadcast::Receiver<PeerEvent>, from: PublicKey) -> Vec<u8> {
-    next_event(events, |event| match event {
-        PeerEvent::CustomMessage { id, message } if id == from => Some(message),
-        _ => None,
-    })
-    .await
-}
-
-pub async fn disconnected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) {
-    next_event(events, |event| match event {
-        PeerEvent::Disconnected { id, .. } if id == who => Some(()),
-        _ => None,
-    })
-    .await
-}
-
-pub async fn connected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) {
-    next_event(events, |event| match event {
-        PeerEvent::Connected { id, .. } if id == who => Some(()),
-        _ => None,
-    })
-    .await
-}
-
-/// A peer scripted byte by byte: BOLT 8 handshake and `init`, then whatever the test says
-/// (in particular, it never answers pings unless told to).
-pub struct RawPeer {
-    pub stream: TcpStream,
-    pub encryptor: Encryptor,
-    pub decryptor: Decryptor,
-}
-
-impl RawPeer {
-    /// Dials `to`, handshakes and exchanges `init`.
-    pub async fn connect(secret: &SecretKey, to: &PeerManager) -> RawPeer {
-        let mut stream = TcpStream::connect(addr(to)).await.unwrap();
-        let (handshake, act_one) = InitiatorHandshake::new(secret, &to.node_id());
-        stream.write_all(&act_one).await.unwrap();
-        let mut act_two = [0u8; 50];
-        tokio::time::timeout(WAIT, stream.read_exact(&mut act_two))
-            .await
-            .expect("act two did not arrive")
-            .unwrap();
-        let (act_three, transport) = handshake.read_act_two(&act_two).unwrap();
-        stream.write_all(&act_three).await.unwrap();
-        let (encryptor, decryptor) = transport.split();
-        let mut peer = RawPeer {
-            stream,
-            encryptor,
-            decryptor,
-        };
-        let init = Message::Init(Init {
-            global_features: Features::new(),
-            features: [1usize, 9, 13, 15, 45].into_iter().collect::<Features>(),
-            networks: Some(vec![ChainHash::REGTEST]),
-            remote_addr: None,
-            unknown_tlvs: TlvStream::new(),
-        })
-        .to_bytes();
-        peer.send(&init).await;
-        let their_init = peer.recv().await.expect("the node sends init");
-        assert!(matches!(decode_message(&their_init), Ok(Message::Init(_))));
-        peer
-    }
-
-    pub async fn send(&mut self, message: &[u8]) {
-        let mut out = Vec::new();
-        self.encryptor.encrypt_into(message, &mut out).unwrap();
-        self.stream.write_all(&out).await.unwrap();
-    }
-
-    /// The next message, or None when the node closed the connection.
-    pub async fn recv(&mut self) -> Option<Vec<u8>> {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                if let Some(message) = self.decryptor.next_message().unwrap() {
-                    return Some(message.to_vec());
-                }
-                let n = self.stream.read(self.decryptor.read_buffer()).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                self.decryptor.commit(n);
-            }
-        })
-        .await
-        .expect("nothing arrived in time")
-    }
-
-    /// The next ping asking for `pong_bytes` (keepalive pings ask for other sizes).
-    pub async fn ping_asking_for(&mut self, pong_bytes: u16) -> Vec<u8> {
-        loop {
-            let message = self.recv().await.expect("connection closed");
-            if message[..2] == [0, 18] && message[2..4] == pong_bytes.to_be_bytes() {
-                return message;
-            }
-        }
-    }
 }
 
 /// A `pong` carrying `len` ignored bytes: type 19, `byteslen`, the bytes.

@@ -1,37 +1,55 @@
-//! Shared pieces of the peer-manager tests: nodes on loopback and a scripted raw peer.
-#![allow(clippy::unwrap_used, dead_code, missing_docs, unreachable_pub)]
+//! Test support, behind the `test-support` feature: peer managers on loopback, waiting for
+//! their events, and a scripted raw BOLT 8 peer. Shared by this crate's tests and the RPC
+//! crate's, so the scripted peer exists once.
+//!
+//! Everything here panics on failure (with a message), as test helpers should.
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use noise_transport::{Decryptor, Encryptor, InitiatorHandshake, PublicKey, SecretKey};
-use peer_manager::{PeerEvent, PeerManager, PeerManagerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use wire::{decode_message, ChainHash, Encode, Features, Init, Message, TlvStream};
 
+use crate::{PeerEvent, PeerManager, PeerManagerConfig};
+
 /// Long enough for a loaded CI machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// The features our scripted peers offer (the node's own defaults).
+pub const PEER_FEATURES: [usize; 5] = [1, 9, 13, 15, 45];
+
+/// A fixed secret key `[byte; 32]`.
 pub fn key(byte: u8) -> SecretKey {
     SecretKey::from_slice(&[byte; 32]).unwrap()
 }
 
+/// The node id of [`key`]`(byte)`.
+pub fn node_id(byte: u8) -> PublicKey {
+    PublicKey::from_secret_key_global(&key(byte))
+}
+
+/// A regtest peer manager listening on 127.0.0.1, port 0.
 pub fn config(byte: u8) -> PeerManagerConfig {
     let mut config = PeerManagerConfig::new(key(byte), ChainHash::REGTEST, 19846);
     config.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config
 }
 
+/// A started [`config`]`(byte)`.
 pub async fn node(byte: u8) -> PeerManager {
     PeerManager::start(config(byte)).await.unwrap()
 }
 
+/// Where `node` listens.
 pub fn addr(node: &PeerManager) -> SocketAddr {
     node.listen_addrs()[0]
 }
 
+/// Dials `to` from `from`.
 pub async fn connect(from: &PeerManager, to: &PeerManager) {
     let address = addr(to);
     from.connect(to.node_id(), &address.ip().to_string(), address.port())
@@ -55,6 +73,7 @@ pub async fn next_event<T>(
     .expect("event did not arrive in time")
 }
 
+/// The next custom message from `from`.
 pub async fn custom_from(events: &mut broadcast::Receiver<PeerEvent>, from: PublicKey) -> Vec<u8> {
     next_event(events, |event| match event {
         PeerEvent::CustomMessage { id, message } if id == from => Some(message),
@@ -63,6 +82,7 @@ pub async fn custom_from(events: &mut broadcast::Receiver<PeerEvent>, from: Publ
     .await
 }
 
+/// Waits until `who` disconnects, and returns why.
 pub async fn disconnected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) -> String {
     next_event(events, |event| match event {
         PeerEvent::Disconnected { id, reason } if id == who => Some(reason),
@@ -71,6 +91,7 @@ pub async fn disconnected(events: &mut broadcast::Receiver<PeerEvent>, who: Publ
     .await
 }
 
+/// Waits until `who` connects.
 pub async fn connected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicKey) {
     next_event(events, |event| match event {
         PeerEvent::Connected { id, .. } if id == who => Some(()),
@@ -79,14 +100,7 @@ pub async fn connected(events: &mut broadcast::Receiver<PeerEvent>, who: PublicK
     .await
 }
 
-/// A peer we script byte by byte: it does the BOLT 8 handshake and then sends and reads
-/// whatever the test says.
-pub struct RawPeer {
-    pub stream: TcpStream,
-    pub encryptor: Encryptor,
-    pub decryptor: Decryptor,
-}
-
+/// An `init` with `features` and one network.
 pub fn init_with(features: &[usize], chain: ChainHash) -> Vec<u8> {
     Message::Init(Init {
         global_features: Features::new(),
@@ -98,6 +112,14 @@ pub fn init_with(features: &[usize], chain: ChainHash) -> Vec<u8> {
     .to_bytes()
 }
 
+/// A peer we script byte by byte: it does the BOLT 8 handshake and then sends and reads
+/// whatever the test says (in particular, it answers no ping unless told to).
+pub struct RawPeer {
+    pub stream: TcpStream,
+    pub encryptor: Encryptor,
+    pub decryptor: Decryptor,
+}
+
 impl RawPeer {
     /// Handshake only.
     pub async fn handshake(secret: &SecretKey, to: &PeerManager) -> RawPeer {
@@ -105,7 +127,10 @@ impl RawPeer {
         let (handshake, act_one) = InitiatorHandshake::new(secret, &to.node_id());
         stream.write_all(&act_one).await.unwrap();
         let mut act_two = [0u8; 50];
-        stream.read_exact(&mut act_two).await.unwrap();
+        tokio::time::timeout(WAIT, stream.read_exact(&mut act_two))
+            .await
+            .expect("act two did not arrive")
+            .unwrap();
         let (act_three, transport) = handshake.read_act_two(&act_two).unwrap();
         stream.write_all(&act_three).await.unwrap();
         let (encryptor, decryptor) = transport.split();
@@ -119,13 +144,14 @@ impl RawPeer {
     /// Handshake and a good `init` both ways.
     pub async fn connect(secret: &SecretKey, to: &PeerManager) -> RawPeer {
         let mut peer = RawPeer::handshake(secret, to).await;
-        peer.send(&init_with(&[1, 9, 13, 15, 45], ChainHash::REGTEST))
+        peer.send(&init_with(&PEER_FEATURES, ChainHash::REGTEST))
             .await;
         let their_init = peer.recv().await.expect("the node sends init");
         assert!(matches!(decode_message(&their_init), Ok(Message::Init(_))));
         peer
     }
 
+    /// Encrypts and writes one message.
     pub async fn send(&mut self, message: &[u8]) {
         let mut out = Vec::new();
         self.encryptor.encrypt_into(message, &mut out).unwrap();
@@ -161,7 +187,7 @@ impl RawPeer {
     }
 
     /// The next ping that asks for `pong_bytes` (keepalive pings ask for 1).
-    pub async fn recv_skipping_pings_of_len(&mut self, pong_bytes: u16) -> Vec<u8> {
+    pub async fn ping_asking_for(&mut self, pong_bytes: u16) -> Vec<u8> {
         loop {
             let message = self.recv().await.expect("connection closed");
             if message[..2] == [0, 18] && message[2..4] == pong_bytes.to_be_bytes() {
