@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use peer_manager::testing::*;
 use noise_transport::PublicKey;
+use peer_manager::testing::*;
 use peer_manager::{Direction, PeerManager, SendCustomError, SendError};
 use subdaemon_state::{Owner, PeerInput, SendRefused};
 use tokio::io::AsyncReadExt;
