@@ -11,13 +11,13 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lnpeer_tests::node::{Node, WAIT};
+use lnpeer_tests::plugins::{plugin_entry, plugins_dir, wait_for_plugins, write_wrapper, Wrappers};
 use lnpeer_tests::python;
 use serde_json::{json, Value};
 
@@ -27,73 +27,9 @@ const PLUGIN_TERMINATED: &str = "Plugin terminated before replying to RPC call."
 /// The Rust test plugin's file name, which is its plugin name.
 const RUST_PLUGIN: &str = "lnpeer-test-plugin";
 
-/// `tests/plugins`: the test plugins' sources.
-fn plugins_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins")
-}
-
 /// The Rust test plugin's executable (bin `lnpeer-test-plugin` of this package).
 fn rust_plugin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lnpeer-test-plugin"))
-}
-
-/// Writes `<dir>/<name>`: an executable that runs `tests/plugins/<name>` with the venv's Python,
-/// passing its arguments on. Returns its path.
-fn write_wrapper(dir: &Path, name: &str) -> PathBuf {
-    let source = plugins_dir().join(name);
-    assert!(source.is_file(), "no test plugin {}", source.display());
-    let python = python::python();
-    for path in [python, source.as_path()] {
-        assert!(
-            !path.to_string_lossy().contains('\''),
-            "cannot quote {}",
-            path.display()
-        );
-    }
-    let wrapper = dir.join(name);
-    let script = format!(
-        "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
-        python.display(),
-        source.display()
-    );
-    std::fs::write(&wrapper, script).unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    wrapper
-}
-
-/// A temporary directory of plugin wrappers (see [`write_wrapper`]).
-struct Wrappers {
-    dir: tempfile::TempDir,
-}
-
-impl Wrappers {
-    fn new() -> Wrappers {
-        Wrappers {
-            dir: tempfile::Builder::new()
-                .prefix("lnpeer-plugins")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    /// The wrapper for `tests/plugins/<name>`, written on first use.
-    fn path(&self, name: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        if path.exists() {
-            path
-        } else {
-            write_wrapper(self.dir.path(), name)
-        }
-    }
-
-    /// `--plugin=<wrapper path>`.
-    fn plugin(&self, name: &str) -> String {
-        format!("--plugin={}", self.path(name).display())
-    }
-
-    fn dir(&self) -> &Path {
-        self.dir.path()
-    }
 }
 
 /// Starts a node with `options`, then waits until `plugin list` shows each of `plugins` (plugin
@@ -104,44 +40,6 @@ fn start(options: &[String], plugins: &[&str]) -> Node {
     let node = Node::start(&options);
     wait_for_plugins(&node, plugins);
     node
-}
-
-/// Waits until `plugin list` on `node` shows each of `plugins` active.
-#[track_caller]
-fn wait_for_plugins(node: &Node, plugins: &[&str]) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let listed = node.try_rpc("plugin", json!(["list"]));
-        if let Ok(list) = &listed {
-            if plugins
-                .iter()
-                .all(|name| plugin_entry(list, name)["active"] == json!(true))
-            {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "plugins {plugins:?} not all active: {listed:?}\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The entry for plugin `name` (a file name) in a `plugin` command's `plugins` list, or null.
-fn plugin_entry(result: &Value, name: &str) -> Value {
-    result["plugins"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|entry| {
-            entry["name"]
-                .as_str()
-                .is_some_and(|path| path == name || path.ends_with(&format!("/{name}")))
-        })
-        .cloned()
-        .unwrap_or(Value::Null)
 }
 
 /// Polls `condition` until it holds; on timeout the panic names `what` and quotes `node`'s log.

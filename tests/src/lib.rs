@@ -5,6 +5,8 @@
 //!   tooling.
 //! - [`node`]: real `lnpeerd` processes in temporary directories, with an RPC client, log
 //!   waiting, and cleanup on drop.
+//! - [`plugins`]: the test plugins in `tests/plugins/`, wrapped to run with the venv's Python.
 
 pub mod node;
+pub mod plugins;
 pub mod python;
