@@ -201,6 +201,16 @@ impl Decryptor {
         &mut self.buf[self.end..]
     }
 
+    /// Frees the read buffer if it holds no part of a frame, so an idle connection keeps no
+    /// buffer; the next [`Decryptor::read_buffer`] allocates one again.
+    pub fn release_idle_buffer(&mut self) {
+        if self.start == self.end {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Marks `written` bytes at the start of [`Decryptor::read_buffer`] as received.
     pub fn commit(&mut self, written: usize) {
         debug_assert!(

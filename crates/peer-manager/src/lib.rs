@@ -14,8 +14,9 @@
 //!
 //! ```text
 //! socket ─read─▶ reader task: Decryptor (in place) ─▶ protocol::dispatch ─▶ pong/error → outbox
-//!                                                                     └─▶ PeerEvent::CustomMessage
-//! send_custom ─▶ owner gate ─▶ Outbox::try_send (bounded in bytes, never awaits)
+//!                                            └─▶ CustomMessageSink (per-peer bounded queue; waits)
+//! send_custom ─▶ owner gate ─▶ Outbox::try_send (bounded in bytes, never awaits;
+//!                              send_custom_waiting waits for room instead)
 //!                 ─▶ writer task: drain the queue, encrypt every ready frame into one buffer,
 //!                    one write_all
 //! ```
@@ -31,5 +32,7 @@ pub mod testing;
 
 pub use config::*;
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
-pub use manager::{ConnectionInfo, Direction, PeerEvent, PeerInfo, PeerManager};
+pub use manager::{
+    ConnectionInfo, CustomMessageSink, Direction, PeerEvent, PeerInfo, PeerManager,
+};
 pub use outbox::{Outbox, SendError};

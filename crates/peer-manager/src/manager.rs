@@ -50,6 +50,10 @@ const EVENT_BUFFER: usize = 4096;
 /// write never holds more than a few frames of the largest size.
 const MAX_WRITE_BATCH: usize = 256 * 1024;
 
+/// The write buffer a connection keeps between bursts; a larger one is freed once the queue
+/// is empty.
+const IDLE_WRITE_BUFFER: usize = 16 * 1024;
+
 /// How long a closing connection may take to flush its last messages (a warning) to a peer.
 const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
 
@@ -105,6 +109,18 @@ pub struct ConnectionInfo {
     pub remote_addr: Option<NetAddress>,
 }
 
+/// Where custom messages go, in order and without loss: each connection's reader asks for a
+/// queue before its first custom message and waits for room in it, so a slow consumer slows
+/// down only the peer that feeds it (TCP backpressure), never another peer.
+///
+/// Without a sink (see [`PeerManager::set_custom_sink`]), custom messages are published as
+/// [`PeerEvent::CustomMessage`] on the event broadcast, where a lagging subscriber misses some.
+pub trait CustomMessageSink: Send + Sync + 'static {
+    /// A queue for the custom messages (type and payload) of one connection of `id`. It is
+    /// dropped when that connection ends.
+    fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>>;
+}
+
 /// A known peer, as callers see it.
 #[derive(Debug, Clone)]
 pub struct PeerInfo {
@@ -156,6 +172,7 @@ struct Inner {
     next_connection: AtomicU64,
     listen_addrs: Vec<SocketAddr>,
     allowed_even: RwLock<HashSet<u16>>,
+    custom_sink: std::sync::OnceLock<Arc<dyn CustomMessageSink>>,
 }
 
 /// The peer manager; cheap to clone.
@@ -190,6 +207,7 @@ impl PeerManager {
             next_connection: AtomicU64::new(1),
             listen_addrs,
             allowed_even: RwLock::new(HashSet::new()),
+            custom_sink: std::sync::OnceLock::new(),
         });
         for listener in listeners {
             spawn_tracked(&inner, accept_loop(inner.clone(), listener));
@@ -283,6 +301,33 @@ impl PeerManager {
             outbox.try_send(message).map_err(SendCustomError::Queue)?;
             Ok(owner)
         })
+    }
+
+    /// Queues a custom message like [`PeerManager::send_custom`], but waits for room in the
+    /// peer's queue instead of failing when it is full: for embedders that produce traffic
+    /// faster than a peer takes it and want backpressure rather than an error.
+    ///
+    /// # Errors
+    /// The peer is unknown or refused by its state, the message is larger than the whole
+    /// queue, or the connection closed while waiting.
+    pub async fn send_custom_waiting(
+        &self,
+        id: &PublicKey,
+        message: Vec<u8>,
+    ) -> Result<Owner, SendCustomError> {
+        let (owner, outbox) =
+            self.with_custom_gate(id, |owner, outbox| Ok((owner, outbox.clone())))?;
+        outbox
+            .send_waiting(message)
+            .await
+            .map_err(SendCustomError::Queue)?;
+        Ok(owner)
+    }
+
+    /// Delivers custom messages to `sink` from now on, with backpressure (see
+    /// [`CustomMessageSink`]). Set once; later calls are ignored and return false.
+    pub fn set_custom_sink(&self, sink: Arc<dyn CustomMessageSink>) -> bool {
+        self.inner.custom_sink.set(sink).is_ok()
     }
 
     /// The checks of [`PeerManager::send_custom`] without sending (the RPC `check` command).
@@ -928,6 +973,10 @@ async fn writer(
         budgets.custom.release(custom_bytes);
         budgets.control.release(control_bytes);
         out.clear();
+        // After a burst, an idle connection should not keep a large write buffer.
+        if out.capacity() > IDLE_WRITE_BUFFER && queue.is_empty() {
+            out = Vec::new();
+        }
         if let Err(error) = written {
             break 'run format!("write failed: {error}");
         }
@@ -941,7 +990,7 @@ async fn writer(
 
 async fn reader(
     link: Link,
-    mut socket: OwnedReadHalf,
+    socket: OwnedReadHalf,
     mut decryptor: Decryptor,
     outbox: Outbox,
     pong_waiter: PongWaiter,
@@ -966,7 +1015,88 @@ async fn reader(
     };
     let tick = tokio::time::sleep(tick_period(jitter));
     tokio::pin!(tick);
+    let mut custom_queue: Option<mpsc::Sender<Vec<u8>>> = None;
+    let mut drained = false;
     let reason = 'run: loop {
+        // Frames already buffered go first: those that came in the same read as the peer's
+        // `init`, then whatever the last read completed.
+        let now = Instant::now().into_std();
+        loop {
+            let message = match decryptor.next_message() {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                Err(error) => break 'run error.to_string(),
+            };
+            keepalive.on_message(now);
+            log_io(&inner, &id, "IN", message);
+            // The lock is taken only for an unknown even type, and released inside the closure.
+            let action = protocol::dispatch(message, |ty| {
+                let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
+                allowed.contains(&ty.0)
+            });
+            match action {
+                Action::Ignore => {}
+                Action::Reply(reply) => {
+                    let _ = outbox.send(reply, Class::Control);
+                }
+                Action::Pong(pong) => {
+                    if pings.allow(now) {
+                        let _ = outbox.send(pong, Class::Control);
+                    } else {
+                        tracing::debug!(node_id = %id, subsystem = "connectd", "Ping rate exceeded: not answering");
+                    }
+                }
+                Action::PongReceived => {
+                    keepalive.on_pong();
+                    let waiter = pong_waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send(message.len());
+                    }
+                }
+                Action::Custom(_) => {
+                    let message = message.to_vec();
+                    let Some(sink) = inner.custom_sink.get() else {
+                        let _ = inner.events.send(PeerEvent::CustomMessage { id, message });
+                        continue;
+                    };
+                    let queue = custom_queue.get_or_insert_with(|| sink.open(id));
+                    // Waiting here stops reading this peer's socket: backpressure on
+                    // this peer only, and nothing is dropped.
+                    let delivered = match queue.try_send(message) {
+                        Ok(()) => true,
+                        Err(mpsc::error::TrySendError::Full(message)) => tokio::select! {
+                            sent = queue.send(message) => sent.is_ok(),
+                            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
+                        },
+                        Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    };
+                    if !delivered {
+                        tracing::debug!(node_id = %id, subsystem = "connectd", "custom message consumer has gone: message dropped");
+                    }
+                }
+                Action::LogWarning(text) => {
+                    tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_WARNING: {text}");
+                }
+                Action::CloseOnError(text) => {
+                    tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_ERROR: {text}");
+                    break 'run format!("peer sent error: {text}");
+                }
+                Action::WarnAndClose(text) => {
+                    tracing::info!(node_id = %id, subsystem = "connectd", "Sending warning and closing: {text}");
+                    let _ = outbox.send(protocol::warning(&text), Class::Control);
+                    // The writer closes once the warning is out; if the peer does not
+                    // take it in time, we close anyway.
+                    outbox.close_after_flush();
+                    let _ = tokio::time::timeout(FLUSH_ON_CLOSE, stopped(&mut closed)).await;
+                    break 'run text;
+                }
+            }
+        }
+        // The socket had no more to give: free the buffer until it has.
+        if drained {
+            decryptor.release_idle_buffer();
+            drained = false;
+        }
         tokio::select! {
             _ = stopped(&mut closed) => break 'run "closed".to_owned(),
             _ = &mut tick => {
@@ -979,69 +1109,25 @@ async fn reader(
                 }
                 tick.as_mut().reset(Instant::now() + tick_period(jitter.rotate_left(7)));
             }
-            read = socket.read(decryptor.read_buffer()) => {
-                let n = match read {
+            // Waiting for readiness rather than in a read lets an idle connection hold no read
+            // buffer (see `release_idle_buffer` above).
+            ready = socket.readable() => {
+                if let Err(error) = ready {
+                    break 'run format!("read failed: {error}");
+                }
+                let buffer = decryptor.read_buffer();
+                let room = buffer.len();
+                match socket.try_read(buffer) {
                     Ok(0) => break 'run match decryptor.finish() {
                         Ok(()) => "peer closed the connection".to_owned(),
                         Err(error) => error.to_string(),
                     },
-                    Ok(n) => n,
-                    Err(error) => break 'run format!("read failed: {error}"),
-                };
-                decryptor.commit(n);
-                let now = Instant::now().into_std();
-                loop {
-                    let message = match decryptor.next_message() {
-                        Ok(Some(message)) => message,
-                        Ok(None) => break,
-                        Err(error) => break 'run error.to_string(),
-                    };
-                    keepalive.on_message(now);
-                    log_io(&inner, &id, "IN", message);
-                    // The lock is taken only for an unknown even type, and released inside the closure.
-                    let action = protocol::dispatch(message, |ty| {
-                        let allowed = inner.allowed_even.read().unwrap_or_else(|e| e.into_inner());
-                        allowed.contains(&ty.0)
-                    });
-                    match action {
-                        Action::Ignore => {}
-                        Action::Reply(reply) => {
-                            let _ = outbox.send(reply, Class::Control);
-                        }
-                        Action::Pong(pong) => {
-                            if pings.allow(now) {
-                                let _ = outbox.send(pong, Class::Control);
-                            } else {
-                                tracing::debug!(node_id = %id, subsystem = "connectd", "Ping rate exceeded: not answering");
-                            }
-                        }
-                        Action::PongReceived => {
-                            keepalive.on_pong();
-                            let waiter = pong_waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
-                            if let Some(waiter) = waiter {
-                                let _ = waiter.send(message.len());
-                            }
-                        }
-                        Action::Custom(_) => {
-                            let _ = inner.events.send(PeerEvent::CustomMessage { id, message: message.to_vec() });
-                        }
-                        Action::LogWarning(text) => {
-                            tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_WARNING: {text}");
-                        }
-                        Action::CloseOnError(text) => {
-                            tracing::info!(node_id = %id, subsystem = "connectd", "Received WIRE_ERROR: {text}");
-                            break 'run format!("peer sent error: {text}");
-                        }
-                        Action::WarnAndClose(text) => {
-                            tracing::info!(node_id = %id, subsystem = "connectd", "Sending warning and closing: {text}");
-                            let _ = outbox.send(protocol::warning(&text), Class::Control);
-                            // The writer closes once the warning is out; if the peer does not
-                            // take it in time, we close anyway.
-                            outbox.close_after_flush();
-                            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, stopped(&mut closed)).await;
-                            break 'run text;
-                        }
+                    Ok(n) => {
+                        decryptor.commit(n);
+                        drained = n < room;
                     }
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => break 'run format!("read failed: {error}"),
                 }
             }
         }

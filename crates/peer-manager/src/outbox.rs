@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Why a message could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,8 @@ pub(crate) enum Outbound {
 pub(crate) struct Budget {
     queued: AtomicUsize,
     limit: usize,
+    /// Woken when bytes are released, for senders waiting for room.
+    freed: Notify,
 }
 
 impl Budget {
@@ -73,6 +75,7 @@ impl Budget {
         Budget {
             queued: AtomicUsize::new(0),
             limit,
+            freed: Notify::new(),
         }
     }
 
@@ -90,7 +93,10 @@ impl Budget {
     }
 
     pub(crate) fn release(&self, len: usize) {
-        self.queued.fetch_sub(len, Ordering::AcqRel);
+        if len > 0 {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            self.freed.notify_waiters();
+        }
     }
 
     pub(crate) fn queued(&self) -> usize {
@@ -144,6 +150,41 @@ impl Outbox {
         self.send(bytes, Class::Custom)
     }
 
+    /// Queues a message charged to the custom budget, waiting for room when the queue is full.
+    ///
+    /// # Errors
+    /// [`SendError::QueueFull`] only for a message larger than the whole budget (it would wait
+    /// forever); [`SendError::Closed`] if the writer has gone, also while waiting.
+    pub async fn send_waiting(&self, bytes: Vec<u8>) -> Result<(), SendError> {
+        let budget = &self.budgets.custom;
+        if bytes.len() > budget.limit {
+            return budget.reserve(bytes.len());
+        }
+        loop {
+            // Registered before the check, so a release between the check and the wait is seen.
+            let freed = budget.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if budget.reserve(bytes.len()).is_ok() {
+                break;
+            }
+            tokio::select! {
+                () = freed => {}
+                () = self.tx.closed() => return Err(SendError::Closed),
+            }
+        }
+        let len = bytes.len();
+        self.tx
+            .send(Outbound::Message {
+                bytes,
+                class: Class::Custom,
+            })
+            .map_err(|_| {
+                budget.release(len);
+                SendError::Closed
+            })
+    }
+
     pub(crate) fn send(&self, bytes: Vec<u8>, class: Class) -> Result<(), SendError> {
         let budget = self.budgets.of(class);
         budget.reserve(bytes.len())?;
@@ -193,6 +234,38 @@ mod tests {
         outbox.budgets.of(class).release(bytes.len());
         outbox.try_send(vec![0; 60]).unwrap();
         assert_eq!(outbox.queued_bytes(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_send_resumes_when_the_writer_frees_room() {
+        let (outbox, mut rx) = Outbox::new(100, 10);
+        outbox.try_send(vec![0; 80]).unwrap();
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.send_waiting(vec![1; 50]).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "no room yet: it must wait");
+        let Some(Outbound::Message { bytes, class }) = rx.recv().await else {
+            panic!()
+        };
+        outbox.budgets.of(class).release(bytes.len());
+        waiting.await.unwrap().unwrap();
+        assert_eq!(outbox.queued_bytes(), 50);
+        // Larger than the whole budget: refused at once rather than waiting forever.
+        assert!(matches!(
+            outbox.send_waiting(vec![0; 101]).await,
+            Err(SendError::QueueFull { .. })
+        ));
+        // A writer that goes away ends the wait.
+        outbox.try_send(vec![0; 50]).unwrap();
+        let blocked = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.send_waiting(vec![0; 10]).await }
+        });
+        tokio::task::yield_now().await;
+        drop(rx);
+        assert_eq!(blocked.await.unwrap(), Err(SendError::Closed));
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! brings the node down: it is logged and skipped, and the chain goes on. Only a plugin
 //! started with `--important-plugin` stops the node when it dies.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use noise_transport::PublicKey;
-use peer_manager::{Direction, PeerEvent, PeerManager};
+use peer_manager::{CustomMessageSink, Direction, PeerEvent, PeerManager};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch};
 use wire::Features;
@@ -467,6 +466,7 @@ impl PluginHost {
                 self.stop_plugin(&plugin, &format!("Killing plugin: {error}"));
             }
         }
+        manager.set_custom_sink(Arc::new(PluginSink(self.clone())));
         tokio::spawn(peer_events(self.clone(), manager));
         Ok(())
     }
@@ -961,11 +961,9 @@ fn handle_notification(host: &PluginHost, plugin: &Arc<Plugin>, notification: No
     }
 }
 
-/// Peer events to plugins: connect (after the peer_connected hook), disconnect, and custom
-/// messages (notification, then the hook chain), one message at a time per peer.
+/// Peer events to plugins: connect (after the peer_connected hook) and disconnect.
 async fn peer_events(host: PluginHost, manager: PeerManager) {
     let mut events = manager.subscribe();
-    let mut workers: HashMap<PublicKey, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
     loop {
         match events.recv().await {
             Ok(PeerEvent::Connected {
@@ -982,20 +980,13 @@ async fn peer_events(host: PluginHost, manager: PeerManager) {
                 ));
             }
             Ok(PeerEvent::Disconnected { id, .. }) => {
-                workers.remove(&id);
                 host.notify(
                     "disconnect",
                     &json!({"disconnect": {"id": hex::encode(id.serialize())}}),
                 );
             }
-            Ok(PeerEvent::CustomMessage { id, message }) => {
-                let worker = workers.entry(id).or_insert_with(|| {
-                    let (sender, queue) = mpsc::unbounded_channel();
-                    tokio::spawn(custom_messages(host.clone(), id, queue));
-                    sender
-                });
-                let _ = worker.send(message);
-            }
+            // Delivered through `PluginSink` once it is set.
+            Ok(PeerEvent::CustomMessage { .. }) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                 host.warn(
                     "plugin-manager",
@@ -1007,11 +998,24 @@ async fn peer_events(host: PluginHost, manager: PeerManager) {
     }
 }
 
-async fn custom_messages(
-    host: PluginHost,
-    id: PublicKey,
-    mut queue: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
+/// Custom messages a connection may have waiting for the plugins before its reader waits
+/// (and so stops reading that peer).
+const CUSTOM_QUEUE_MESSAGES: usize = 64;
+
+/// Custom messages to plugins without loss: one worker per connection takes its messages
+/// through the notification and the hook chain one at a time, in order, and a peer whose
+/// messages wait for slow plugins is not read meanwhile, while other peers go on.
+struct PluginSink(PluginHost);
+
+impl CustomMessageSink for PluginSink {
+    fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>> {
+        let (sender, queue) = mpsc::channel(CUSTOM_QUEUE_MESSAGES);
+        tokio::spawn(custom_messages(self.0.clone(), id, queue));
+        sender
+    }
+}
+
+async fn custom_messages(host: PluginHost, id: PublicKey, mut queue: mpsc::Receiver<Vec<u8>>) {
     let peer_id = hex::encode(id.serialize());
     while let Some(message) = queue.recv().await {
         let payload = hex::encode(&message);
