@@ -498,3 +498,64 @@ async fn a_second_ping_while_one_is_pending_is_refused() {
     drop(peer);
     a.shutdown().await;
 }
+
+/// A sink whose queues the test drains by hand, to hold a consumer back.
+struct HeldSink(std::sync::Mutex<Vec<tokio::sync::mpsc::Receiver<Vec<u8>>>>);
+
+impl peer_manager::CustomMessageSink for HeldSink {
+    fn open(&self, _: PublicKey) -> tokio::sync::mpsc::Sender<Vec<u8>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        self.0.lock().unwrap().push(receiver);
+        sender
+    }
+}
+
+#[tokio::test]
+async fn a_slow_custom_sink_holds_back_its_peer_and_loses_nothing() {
+    let a = node(1).await;
+    let b = node(2).await;
+    let sink = std::sync::Arc::new(HeldSink(std::sync::Mutex::new(Vec::new())));
+    assert!(b.set_custom_sink(sink.clone()));
+    connect(&a, &b).await;
+    // Far more than the sink's queue of 4 holds: the reader must wait, not drop.
+    let sent: Vec<Vec<u8>> = (0..2_000u32)
+        .map(|i| [&[0x80, 0x01][..], &i.to_be_bytes()].concat())
+        .collect();
+    for message in &sent {
+        a.send_custom_waiting(&b.node_id(), message.clone())
+            .await
+            .unwrap();
+    }
+    let mut queue = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(queue) = sink.0.lock().unwrap().pop() {
+                break queue;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(WAIT, async {
+        while queue.len() < 4 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    // While b's reader waits on the sink, b still serves its RPC-facing API and other peers.
+    let c = node(3).await;
+    connect(&c, &b).await;
+    let mut received = Vec::new();
+    while received.len() < sent.len() {
+        let message = tokio::time::timeout(WAIT, queue.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        received.push(message);
+    }
+    assert_eq!(received, sent);
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
+}
