@@ -32,7 +32,5 @@ pub mod testing;
 
 pub use config::*;
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
-pub use manager::{
-    ConnectionInfo, CustomMessageSink, Direction, PeerEvent, PeerInfo, PeerManager,
-};
+pub use manager::{ConnectionInfo, CustomMessageSink, Direction, PeerEvent, PeerInfo, PeerManager};
 pub use outbox::{Outbox, SendError};
