@@ -1016,7 +1016,8 @@ async fn reader(
     let tick = tokio::time::sleep(tick_period(jitter));
     tokio::pin!(tick);
     let mut custom_queue: Option<mpsc::Sender<Vec<u8>>> = None;
-    let mut drained = false;
+    // True at the start: the buffer that carried `init` is freed unless a frame is half in.
+    let mut drained = true;
     let reason = 'run: loop {
         // Frames already buffered go first: those that came in the same read as the peer's
         // `init`, then whatever the last read completed.
