@@ -1,0 +1,202 @@
+//! `lnpeer-bench`: lnpeer and LDK 0.2.7 on the same work, on loopback, in one run.
+//!
+//! ```text
+//! cargo run --release -p lnpeer-bench -- [--quick] [--only=handshakes,throughput,echo,rpc,idle]
+//!                                        [--idle-peers=N]
+//! ```
+//!
+//! Each implementation talks to itself, in a fresh runtime per measurement. The table gives
+//! lnpeer, LDK at its best setting (for throughput: the best in-flight window and TCP_NODELAY
+//! cell of a sweep), their ratio, and for throughput the ratio to the bare AEAD limit. The RPC
+//! and idle-peer rows run real `lnpeerd` processes (built by this tool with cargo first).
+//!
+//! The same binary is also the helper processes those rows need: a CLN plugin when `lnpeerd`
+//! starts it (`LIGHTNINGD_PLUGIN=1`), and the idle peers' client process (`idle-clients`).
+
+mod aead;
+mod daemon;
+mod idle;
+mod ldk;
+mod lnpeer;
+mod report;
+mod rpc_path;
+mod stats;
+
+use std::time::Duration;
+
+use report::Report;
+
+/// Fills `bytes` from the kernel's random source.
+fn random_bytes(bytes: &mut [u8]) {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut file| file.read_exact(bytes))
+        .expect("/dev/urandom");
+}
+
+/// What to run, from the command line.
+struct Options {
+    quick: bool,
+    only: Option<Vec<String>>,
+    idle_peers: usize,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options, String> {
+        let mut options = Options {
+            quick: false,
+            only: None,
+            idle_peers: 10_000,
+        };
+        for arg in args {
+            if arg == "--quick" {
+                options.quick = true;
+            } else if let Some(list) = arg.strip_prefix("--only=") {
+                options.only = Some(list.split(',').map(str::to_owned).collect());
+            } else if let Some(n) = arg.strip_prefix("--idle-peers=") {
+                options.idle_peers = n.parse().map_err(|_| format!("bad --idle-peers: {n}"))?;
+            } else {
+                return Err(format!("unknown argument {arg}"));
+            }
+        }
+        Ok(options)
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|s| s == section))
+    }
+
+    /// `full` normally, a tenth with `--quick`.
+    fn count(&self, full: u64) -> u64 {
+        if self.quick {
+            (full / 10).max(1)
+        } else {
+            full
+        }
+    }
+}
+
+/// Message sizes of the throughput rows, type included, and how many of each to send.
+const THROUGHPUT_CASES: [(usize, u64); 3] = [(32, 1_500_000), (1024, 500_000), (60_000, 20_000)];
+/// How long each LDK throughput cell should run.
+const LDK_CELL_SECONDS: f64 = 1.5;
+/// LDK's in-flight windows to sweep.
+const LDK_WINDOWS: [usize; 5] = [64, 256, 1024, 4096, 16_384];
+
+fn main() {
+    if std::env::var_os("LIGHTNINGD_PLUGIN").is_some() {
+        rpc_path::run_plugin();
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("idle-clients") {
+        idle::run_clients(&args[1..]);
+        return;
+    }
+    let options = match Options::parse(&args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("lnpeer-bench: {error}");
+            std::process::exit(2);
+        }
+    };
+    let mut report = Report::new();
+
+    if options.wants("handshakes") {
+        let duration = Duration::from_secs(if options.quick { 1 } else { 3 });
+        for connectors in [1, 8] {
+            let ours = lnpeer::handshakes(connectors, duration);
+            let theirs = ldk::handshakes(connectors, duration);
+            report.row(
+                &format!("handshakes/s, {connectors} connector(s)"),
+                ours,
+                theirs,
+                "",
+                None,
+            );
+        }
+    }
+
+    if options.wants("throughput") {
+        for (len, full) in THROUGHPUT_CASES {
+            let messages = options.count(full);
+            let ours = lnpeer::one_way(len, messages);
+            let mut best: Option<(stats::Throughput, usize, bool)> = None;
+            for window in LDK_WINDOWS {
+                for nodelay in [true, false] {
+                    // Some cells crawl (Nagle with a small window: a few thousand msgs/s), so
+                    // a short probe sizes each cell to about a second and a half.
+                    let probe = ldk::one_way(len, (messages / 100).max(200), window, nodelay);
+                    let sized = (probe.per_second() * LDK_CELL_SECONDS) as u64;
+                    let run = ldk::one_way(len, sized.clamp(200, messages), window, nodelay);
+                    if best.is_none_or(|(b, _, _)| run.per_second() > b.per_second()) {
+                        best = Some((run, window, nodelay));
+                    }
+                }
+            }
+            let (theirs, window, nodelay) = best.expect("at least one LDK cell");
+            let limit = aead::messages_per_second(len);
+            let setting = format!(
+                "window {window}, TCP_NODELAY {}",
+                if nodelay { "on" } else { "off" }
+            );
+            report.row(
+                &format!("one-way {len} B: msgs/s"),
+                ours.per_second(),
+                theirs.per_second(),
+                &setting,
+                Some(ours.per_second() / limit),
+            );
+            report.row(
+                &format!("one-way {len} B: MB/s"),
+                ours.megabytes_per_second(),
+                theirs.megabytes_per_second(),
+                &setting,
+                None,
+            );
+        }
+    }
+
+    if options.wants("echo") {
+        let samples = options.count(20_000) as usize;
+        let ours = lnpeer::echo(32, samples);
+        let (theirs, nodelay) = [true, false]
+            .map(|nodelay| (ldk::echo(32, samples, nodelay), nodelay))
+            .into_iter()
+            .min_by_key(|(latencies, _)| latencies.p50())
+            .expect("two LDK runs");
+        let setting = format!("TCP_NODELAY {}", if nodelay { "on" } else { "off" });
+        report.row(
+            "echo 32 B: p50 µs",
+            stats::micros(ours.p50()),
+            stats::micros(theirs.p50()),
+            &setting,
+            None,
+        );
+        report.row(
+            "echo 32 B: p99 µs",
+            stats::micros(ours.p99()),
+            stats::micros(theirs.p99()),
+            &setting,
+            None,
+        );
+    }
+
+    if options.wants("rpc") {
+        let calls = options.count(300_000);
+        rpc_path::measure(&mut report, calls, options.count(5_000) as usize);
+    }
+
+    if options.wants("idle") {
+        let peers = if options.quick {
+            options.idle_peers.min(1_000)
+        } else {
+            options.idle_peers
+        };
+        idle::measure(&mut report, peers);
+    }
+
+    report.print();
+}
