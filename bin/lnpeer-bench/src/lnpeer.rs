@@ -234,3 +234,27 @@ mod tests {
         assert!(handshakes(2, Duration::from_millis(200)) > 0.0);
     }
 }
+
+/// For profiling one side alone: `cargo test --release -p lnpeer-bench profile_one_way -- --ignored`.
+#[cfg(test)]
+#[test]
+#[ignore = "a profiling aid, not a check"]
+fn profile_one_way() {
+    for len in [32, 1024, 60_000] {
+        let messages = if len > 10_000 { 20_000 } else { 1_000_000 };
+        let run = one_way(len, messages);
+        eprintln!(
+            "{len} B: {:.0} msgs/s, {:.1} MB/s",
+            run.per_second(),
+            run.megabytes_per_second()
+        );
+    }
+}
+
+/// For profiling handshakes alone: `cargo test --release -p lnpeer-bench profile_handshakes -- --ignored`.
+#[cfg(test)]
+#[test]
+#[ignore = "a profiling aid, not a check"]
+fn profile_handshakes() {
+    eprintln!("{:.0} handshakes/s", handshakes(1, Duration::from_secs(3)));
+}
