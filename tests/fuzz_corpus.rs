@@ -43,3 +43,13 @@ fn wire_message_decoding() {
 fn wire_tlv_decoding() {
     replay("wire_tlv_decoding", wire::fuzzing::tlv_decoding);
 }
+
+#[test]
+fn rpc_request_parsing() {
+    replay("rpc_request_parsing", rpc::fuzzing::request_parsing);
+}
+
+#[test]
+fn plugin_manifest_parsing() {
+    replay("plugin_manifest_parsing", rpc::fuzzing::manifest_parsing);
+}

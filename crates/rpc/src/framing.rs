@@ -47,9 +47,29 @@ pub fn split_value(buf: &[u8]) -> Split {
                 end,
             }
         }
-        Some(Err(error)) if error.is_eof() => Split::Incomplete { skip },
+        Some(Err(error)) if error.is_eof() || cut_inside_number(&buf[skip..]) => {
+            Split::Incomplete { skip }
+        }
         Some(Err(error)) => Split::Invalid(error.to_string()),
         None => Split::Incomplete { skip },
+    }
+}
+
+/// serde_json reports a number cut right after `.`, `e`, `E` or an exponent sign as an invalid
+/// number, not as the end of the input, so a request the socket cuts there would kill the
+/// connection. One more digit tells the two apart: a cut number then reads on.
+fn cut_inside_number(buf: &[u8]) -> bool {
+    if !matches!(buf.last(), Some(b'.' | b'e' | b'E' | b'+' | b'-')) {
+        return false;
+    }
+    let mut longer = Vec::with_capacity(buf.len() + 1);
+    longer.extend_from_slice(buf);
+    longer.push(b'0');
+    let mut values = serde_json::Deserializer::from_slice(&longer).into_iter::<&RawValue>();
+    match values.next() {
+        Some(Ok(_)) => true,
+        Some(Err(error)) => error.is_eof(),
+        None => false,
     }
 }
 
@@ -118,6 +138,25 @@ mod tests {
                 end: whole.len()
             }
         );
+    }
+
+    #[test]
+    fn a_number_cut_at_its_point_or_exponent_is_incomplete() {
+        // Found by the rpc_request_parsing fuzz target (regression-cut-number-*).
+        let whole = br#"{"jsonrpc":"2.0","id":-1.5e+3,"method":"ping","params":[1E-2]}"#;
+        for cut in 1..whole.len() {
+            assert_eq!(
+                split_value(&whole[..cut]),
+                Split::Incomplete { skip: 0 },
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(split_value(b" 1."), Split::Incomplete { skip: 1 });
+        // Still garbage when the next byte arrives, or when the number was never the problem.
+        assert!(matches!(split_value(b"{\"a\":1.x"), Split::Invalid(_)));
+        assert!(matches!(split_value(b"{\"a\":1.}"), Split::Invalid(_)));
+        assert!(matches!(split_value(b"{\"a\" -"), Split::Invalid(_)));
+        assert!(matches!(split_value(b"{\"a\":}1e"), Split::Invalid(_)));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub mod control;
 pub mod error;
 pub mod filter;
 pub mod framing;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod params;
 pub mod plugin;
 pub mod request;
