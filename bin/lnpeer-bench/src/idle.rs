@@ -79,11 +79,7 @@ pub(crate) fn run_clients(args: &[String]) {
     };
     let node: PublicKey = id.parse().expect("a node id");
     let count: usize = count.parse().expect("a count");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = crate::runtime();
     let started = Instant::now();
     let streams = runtime.block_on(async {
         let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
@@ -118,9 +114,7 @@ pub(crate) fn run_clients(args: &[String]) {
 
 /// Handshake as initiator with a fresh key, send our `init`, read the node's.
 async fn connect(address: &str, node: &PublicKey) -> Result<TcpStream, String> {
-    let mut key = [0u8; 32];
-    crate::random_bytes(&mut key);
-    let key = SecretKey::from_slice(&key).map_err(|e| e.to_string())?;
+    let key = SecretKey::from_slice(&crate::random_bytes()).map_err(|e| e.to_string())?;
     let mut stream = TcpStream::connect(address)
         .await
         .map_err(|e| e.to_string())?;

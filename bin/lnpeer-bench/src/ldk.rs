@@ -63,8 +63,6 @@ const TYPE_LEN: usize = 2;
 const SEQ_LEN: usize = 8;
 /// The largest Lightning message, type included.
 const MAX_MESSAGE_LEN: usize = 65_535;
-/// The machine has two cores; LDK gets the same two workers lnpeer gets.
-const WORKER_THREADS: usize = 2;
 /// The sender is woken every `window / REFILL_FRACTION` messages received: often enough that
 /// the window never runs dry, rarely enough that waking costs little next to the messages.
 const REFILL_FRACTION: usize = 4;
@@ -98,7 +96,7 @@ pub(crate) fn one_way(
     check_len(message_len);
     assert!(messages > 0, "one_way needs at least one message");
     assert!(window > 0, "one_way needs a window of at least one message");
-    let runtime = runtime();
+    let runtime = crate::runtime();
     let sink = Arc::new(Sink::new(messages, window));
     let connected = Arc::new(Connected::default());
     let a = Node::new(Hooks {
@@ -147,7 +145,7 @@ pub(crate) fn one_way(
 /// the round trip; `samples` times, one at a time (after a short warm-up), TCP_NODELAY `nodelay`.
 pub(crate) fn echo(message_len: usize, samples: usize, nodelay: bool) -> Latencies {
     check_len(message_len);
-    let runtime = runtime();
+    let runtime = crate::runtime();
     let back = Arc::new(Arrival::default());
     let connected = Arc::new(Connected::default());
     let a = Node::new(Hooks {
@@ -196,7 +194,7 @@ pub(crate) fn echo(message_len: usize, samples: usize, nodelay: bool) -> Latenci
 /// [`handshakes`] with `TCP_NODELAY` chosen.
 fn handshakes_with(connectors: usize, duration: Duration, nodelay: bool) -> f64 {
     assert!(connectors > 0, "handshakes needs at least one connector");
-    let runtime = runtime();
+    let runtime = crate::runtime();
     // The listener's `peer_connected` / `peer_disconnected` for each dialler's node id: the
     // dialler may only dial again once the listener has dropped it (LDK refuses a second
     // connection from a node id it still has).
@@ -330,15 +328,6 @@ fn check_len(message_len: usize) {
     );
 }
 
-/// A fresh runtime for one call, as the machine has: two workers.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
 /// Waits for `notify`, or panics after [`STALL`] naming `what` did not happen.
 async fn wait(notify: &Notify, what: &str) {
     if tokio::time::timeout(STALL, notify.notified())
@@ -395,16 +384,6 @@ async fn dial(
 /// costs an `Arc` clone, not an allocation: what is measured is LDK, not the generator.
 fn filler() -> Arc<[u8]> {
     (0..MAX_MESSAGE_LEN).map(|i| (i % 251) as u8).collect()
-}
-
-/// 32 random bytes from the kernel (node keys and LDK's ephemeral-key entropy).
-fn random_bytes() -> [u8; 32] {
-    use std::io::Read;
-    let mut bytes = [0; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut file| file.read_exact(&mut bytes))
-        .expect("/dev/urandom");
-    bytes
 }
 
 /// A benchmark message: the type, an 8-byte big-endian sequence number, then filler up to
@@ -577,7 +556,7 @@ impl Node {
             .duration_since(UNIX_EPOCH)
             .expect("time after 1970");
         let keys = Arc::new(KeysManager::new(
-            &random_bytes(),
+            &crate::random_bytes(),
             now.as_secs(),
             now.subsec_nanos(),
             true,
@@ -598,7 +577,7 @@ impl Node {
         let peers = Arc::new(PeerManager::new(
             handlers,
             u32::try_from(now.as_secs()).expect("a 32-bit timestamp"),
-            &random_bytes(),
+            &crate::random_bytes(),
             Arc::new(NoLog),
             keys,
         ));

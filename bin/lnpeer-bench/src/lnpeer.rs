@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use peer_manager::{CustomMessageSink, PeerEvent, PeerManager, PeerManagerConfig};
+use peer_manager::{CustomMessageSink, PeerManager, PeerManagerConfig};
 use secp256k1::{PublicKey, SecretKey};
 use tokio::sync::mpsc;
 use wire::ChainHash;
@@ -23,19 +23,9 @@ const BENCH_TYPE: [u8; 2] = [0x80, 0x01];
 /// Messages a connection's reader may hand over before it waits for the consumer.
 const SINK_QUEUE: usize = 1024;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
 fn random_key() -> SecretKey {
     loop {
-        let mut bytes = [0u8; 32];
-        crate::random_bytes(&mut bytes);
-        if let Ok(key) = SecretKey::from_slice(&bytes) {
+        if let Ok(key) = SecretKey::from_slice(&crate::random_bytes()) {
             return key;
         }
     }
@@ -82,7 +72,7 @@ fn numbered(seq: u64, len: usize) -> Vec<u8> {
 /// See `crate::ldk::handshakes`: connect + handshake + both inits, then disconnect, by
 /// `connectors` dialling managers (each its own node id) in parallel, for `duration`.
 pub(crate) fn handshakes(connectors: usize, duration: Duration) -> f64 {
-    runtime().block_on(async {
+    crate::runtime().block_on(async {
         let server = manager(true).await;
         let address = server.listen_addrs()[0];
         let host = address.ip().to_string();
@@ -104,10 +94,7 @@ pub(crate) fn handshakes(connectors: usize, duration: Duration) -> f64 {
                     client.disconnect(&server_id);
                     // `connect` returns an existing connection, so wait until this one is gone.
                     while client.peer(&server_id).and_then(|p| p.connection).is_some() {
-                        match events.recv().await {
-                            Ok(PeerEvent::Disconnected { .. }) | Err(_) => {}
-                            Ok(_) => {}
-                        }
+                        let _ = events.recv().await;
                     }
                 }
                 client.shutdown().await;
@@ -126,7 +113,7 @@ pub(crate) fn handshakes(connectors: usize, duration: Duration) -> f64 {
 
 /// See `crate::ldk::one_way`: `messages` of `message_len` bytes from A to B on one connection.
 pub(crate) fn one_way(message_len: usize, messages: u64) -> Throughput {
-    runtime().block_on(async {
+    crate::runtime().block_on(async {
         let a = manager(false).await;
         let b = manager(true).await;
         let (sink, mut received) = mpsc::channel(SINK_QUEUE);
@@ -173,7 +160,7 @@ pub(crate) fn one_way(message_len: usize, messages: u64) -> Throughput {
 
 /// See `crate::ldk::echo`: A sends one message, B echoes it, A times the round trip.
 pub(crate) fn echo(message_len: usize, samples: usize) -> Latencies {
-    runtime().block_on(async {
+    crate::runtime().block_on(async {
         let a = manager(false).await;
         let b = manager(true).await;
         let (a_sink, mut a_received) = mpsc::channel(SINK_QUEUE);

@@ -26,12 +26,23 @@ use std::time::Duration;
 
 use report::Report;
 
-/// Fills `bytes` from the kernel's random source.
-fn random_bytes(bytes: &mut [u8]) {
+/// 32 random bytes from the kernel (node keys, LDK's ephemeral-key entropy).
+fn random_bytes() -> [u8; 32] {
     use std::io::Read;
+    let mut bytes = [0; 32];
     std::fs::File::open("/dev/urandom")
-        .and_then(|mut file| file.read_exact(bytes))
+        .and_then(|mut file| file.read_exact(&mut bytes))
         .expect("/dev/urandom");
+    bytes
+}
+
+/// A fresh runtime for one measurement, as the machine has: two workers.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }
 
 /// What to run, from the command line.

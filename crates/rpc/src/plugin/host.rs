@@ -514,14 +514,7 @@ impl PluginHost {
         }
         plugin.set_state(State::Active);
         self.push_custom_messages();
-        self.notify(
-            "plugin_started",
-            &json!({"plugin_started": {
-                "plugin_name": plugin.name,
-                "plugin_path": plugin.path.display().to_string(),
-                "methods": plugin.methods_json(),
-            }}),
-        );
+        self.notify_lifecycle("plugin_started", plugin);
         Ok(())
     }
 
@@ -542,6 +535,16 @@ impl PluginHost {
             types.len()
         );
         manager.set_allowed_even_types(types);
+    }
+
+    /// `plugin_started` or `plugin_stopped` about `plugin`, in CLN's shape.
+    fn notify_lifecycle(&self, topic: &str, plugin: &Plugin) {
+        let about = json!({
+            "plugin_name": plugin.name,
+            "plugin_path": plugin.path.display().to_string(),
+            "methods": plugin.methods_json(),
+        });
+        self.notify(topic, &json!({ topic: about }));
     }
 
     /// Sends a notification to every active plugin subscribed to `topic`.
@@ -596,14 +599,7 @@ impl PluginHost {
         tracing::info!(subsystem = %format!("plugin-{}", plugin.name), "{why}");
         if was_active {
             self.push_custom_messages();
-            self.notify(
-                "plugin_stopped",
-                &json!({"plugin_stopped": {
-                    "plugin_name": plugin.name,
-                    "plugin_path": plugin.path.display().to_string(),
-                    "methods": plugin.methods_json(),
-                }}),
-            );
+            self.notify_lifecycle("plugin_stopped", plugin);
         }
         if plugin.important {
             tracing::error!(
