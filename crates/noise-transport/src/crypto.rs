@@ -14,6 +14,7 @@ pub(crate) const TAG_LEN: usize = 16;
 pub(crate) struct Key(pub(crate) [u8; 32]);
 
 /// A secp256k1 secret key that is erased when dropped (`SecretKey` is `Copy` and never is).
+#[derive(Clone)]
 pub(crate) struct SecretScalar(pub(crate) SecretKey);
 
 impl Drop for SecretScalar {

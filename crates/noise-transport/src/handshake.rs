@@ -46,7 +46,10 @@ struct SymmetricState {
 impl SymmetricState {
     /// Both sides start by mixing in the responder's static key (the `<- s` pre-message).
     fn new(responder_static: &PublicKey) -> Self {
-        let h = crypto::sha256(&[&PROLOGUE_HASH, &responder_static.serialize()]);
+        Self::from_initial_hash(initial_hash(responder_static))
+    }
+
+    fn from_initial_hash(h: [u8; 32]) -> Self {
         SymmetricState {
             ck: Key(PROTOCOL_NAME_HASH),
             h,
@@ -104,6 +107,50 @@ impl SymmetricState {
     }
 }
 
+/// The transcript hash once the responder's static key is mixed in.
+fn initial_hash(responder_static: &PublicKey) -> [u8; 32] {
+    crypto::sha256(&[&PROLOGUE_HASH, &responder_static.serialize()])
+}
+
+/// Our node's static key with what every handshake derives from it computed once: the public
+/// key is an elliptic-curve multiplication, about a fifth of a handshake's work on each side.
+/// Build one per node and start every handshake from it.
+#[derive(Clone)]
+pub struct StaticKey {
+    secret: SecretScalar,
+    public: PublicKey,
+    /// Our serialized public key, sent in act three when we dial.
+    public_bytes: [u8; 33],
+    /// The responder's starting transcript hash, which depends only on our public key.
+    responder_hash: [u8; 32],
+}
+
+impl StaticKey {
+    /// Derives the public half of `secret`.
+    pub fn new(secret: &SecretKey) -> Self {
+        let public = PublicKey::from_secret_key_global(secret);
+        StaticKey {
+            secret: SecretScalar(*secret),
+            public,
+            public_bytes: public.serialize(),
+            responder_hash: initial_hash(&public),
+        }
+    }
+
+    /// Our node id.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+}
+
+impl std::fmt::Debug for StaticKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
 fn generate_ephemeral() -> SecretScalar {
     SecretScalar(SecretKey::new(&mut secp256k1::rand::thread_rng()))
 }
@@ -130,7 +177,7 @@ fn parse_compressed_key(bytes: &[u8]) -> Option<PublicKey> {
 /// The dialing side, after sending act one and waiting for act two.
 pub struct InitiatorHandshake {
     state: SymmetricState,
-    local_static: SecretScalar,
+    local_static: StaticKey,
     ephemeral: SecretScalar,
     remote_static: PublicKey,
 }
@@ -139,7 +186,15 @@ impl InitiatorHandshake {
     /// Starts a handshake with the node whose static key is `remote_static`, using a fresh
     /// ephemeral key from the thread-local CSPRNG. Send the returned act one to the responder.
     pub fn new(local_static: &SecretKey, remote_static: &PublicKey) -> (Self, [u8; ACT_ONE_LEN]) {
-        Self::start(local_static, remote_static, generate_ephemeral())
+        Self::from_static_key(&StaticKey::new(local_static), remote_static)
+    }
+
+    /// Like [`InitiatorHandshake::new`], from a [`StaticKey`] built once for many handshakes.
+    pub fn from_static_key(
+        local_static: &StaticKey,
+        remote_static: &PublicKey,
+    ) -> (Self, [u8; ACT_ONE_LEN]) {
+        Self::start(local_static.clone(), remote_static, generate_ephemeral())
     }
 
     /// Like [`InitiatorHandshake::new`] with a caller-chosen ephemeral key, to reproduce the
@@ -150,11 +205,15 @@ impl InitiatorHandshake {
         remote_static: &PublicKey,
         ephemeral: SecretKey,
     ) -> (Self, [u8; ACT_ONE_LEN]) {
-        Self::start(local_static, remote_static, SecretScalar(ephemeral))
+        Self::start(
+            StaticKey::new(local_static),
+            remote_static,
+            SecretScalar(ephemeral),
+        )
     }
 
     fn start(
-        local_static: &SecretKey,
+        local_static: StaticKey,
         remote_static: &PublicKey,
         ephemeral: SecretScalar,
     ) -> (Self, [u8; ACT_ONE_LEN]) {
@@ -169,7 +228,7 @@ impl InitiatorHandshake {
         state.encrypt_and_hash(&temp_k1, 0, &mut act[34..]);
         let handshake = InitiatorHandshake {
             state,
-            local_static: SecretScalar(*local_static),
+            local_static,
             ephemeral,
             remote_static: *remote_static,
         };
@@ -197,12 +256,12 @@ impl InitiatorHandshake {
 
         let mut reply = [0u8; ACT_THREE_LEN];
         reply[0] = HANDSHAKE_VERSION;
-        let local_static_pub = PublicKey::from_secret_key_global(&self.local_static.0).serialize();
-        reply[1..34].copy_from_slice(&local_static_pub);
+        reply[1..34].copy_from_slice(&self.local_static.public_bytes);
         self.state.encrypt_and_hash(&temp_k2, 1, &mut reply[1..50]);
-        let temp_k3 = self
-            .state
-            .mix_key(&crypto::ecdh(&self.local_static.0, &remote_ephemeral));
+        let temp_k3 = self.state.mix_key(&crypto::ecdh(
+            &self.local_static.secret.0,
+            &remote_ephemeral,
+        ));
         self.state.encrypt_and_hash(&temp_k3, 0, &mut reply[50..]);
         Ok((reply, self.state.split(true, self.remote_static)))
     }
@@ -211,7 +270,7 @@ impl InitiatorHandshake {
 /// The listening side, waiting for act one.
 pub struct ResponderHandshake {
     state: SymmetricState,
-    local_static: SecretScalar,
+    local_static: StaticKey,
     ephemeral: SecretScalar,
 }
 
@@ -219,21 +278,25 @@ impl ResponderHandshake {
     /// Prepares to accept one handshake for the node key `local_static`, with a fresh ephemeral
     /// key from the thread-local CSPRNG.
     pub fn new(local_static: &SecretKey) -> Self {
-        Self::start(local_static, generate_ephemeral())
+        Self::from_static_key(&StaticKey::new(local_static))
+    }
+
+    /// Like [`ResponderHandshake::new`], from a [`StaticKey`] built once for many handshakes.
+    pub fn from_static_key(local_static: &StaticKey) -> Self {
+        Self::start(local_static.clone(), generate_ephemeral())
     }
 
     /// Like [`ResponderHandshake::new`] with a caller-chosen ephemeral key, to reproduce the
     /// BOLT 8 test vectors. Reusing an ephemeral key breaks the handshake's secrecy.
     #[cfg(feature = "test-vectors")]
     pub fn with_ephemeral(local_static: &SecretKey, ephemeral: SecretKey) -> Self {
-        Self::start(local_static, SecretScalar(ephemeral))
+        Self::start(StaticKey::new(local_static), SecretScalar(ephemeral))
     }
 
-    fn start(local_static: &SecretKey, ephemeral: SecretScalar) -> Self {
-        let local_pub = PublicKey::from_secret_key_global(local_static);
+    fn start(local_static: StaticKey, ephemeral: SecretScalar) -> Self {
         ResponderHandshake {
-            state: SymmetricState::new(&local_pub),
-            local_static: SecretScalar(*local_static),
+            state: SymmetricState::from_initial_hash(local_static.responder_hash),
+            local_static,
             ephemeral,
         }
     }
@@ -249,9 +312,10 @@ impl ResponderHandshake {
     ) -> Result<(AwaitingActThree, [u8; ACT_TWO_LEN]), HandshakeError> {
         let remote_ephemeral = read_ephemeral(Act::One, act)?;
         self.state.mix_hash(&act[1..34]);
-        let temp_k1 = self
-            .state
-            .mix_key(&crypto::ecdh(&self.local_static.0, &remote_ephemeral));
+        let temp_k1 = self.state.mix_key(&crypto::ecdh(
+            &self.local_static.secret.0,
+            &remote_ephemeral,
+        ));
         self.state
             .decrypt_and_hash(&temp_k1, 0, &act[34..])
             .map_err(|_| HandshakeError::BadTag { act: Act::One })?;

@@ -25,6 +25,9 @@
 //! socket read into dec.read_buffer(); dec.commit(n); while let Some(m) = dec.next_message()? {..}
 //! ```
 //!
+//! A node that makes many handshakes builds one [`StaticKey`] and starts each with
+//! `from_static_key`, so its public key is derived once rather than per handshake.
+//!
 //! Any error closes the connection without sending anything further. Ephemeral keys come from
 //! the thread-local CSPRNG; the `test-vectors` feature adds constructors that take them as
 //! arguments, to reproduce BOLT 8 Appendix A byte for byte. All secrets (static and ephemeral
@@ -41,8 +44,8 @@ mod transport;
 pub use crypto::AEAD_BACKEND;
 pub use error::{Act, DecryptError, HandshakeError, MessageLengthError};
 pub use handshake::{
-    AwaitingActThree, InitiatorHandshake, ResponderHandshake, ACT_ONE_LEN, ACT_THREE_LEN,
-    ACT_TWO_LEN,
+    AwaitingActThree, InitiatorHandshake, ResponderHandshake, StaticKey, ACT_ONE_LEN,
+    ACT_THREE_LEN, ACT_TWO_LEN,
 };
 pub use secp256k1::{PublicKey, SecretKey};
 pub use transport::{
