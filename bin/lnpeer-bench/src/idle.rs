@@ -21,7 +21,17 @@ use crate::report::Report;
 const PARALLEL: usize = 256;
 
 pub(crate) fn measure(report: &mut Report, peers: usize) {
-    let node = Daemon::start(&[], &[]);
+    // Idle peers without channels are what is measured, many more than the default cap of
+    // 250. And the node reads a client's `init` after the client has moved on to its next
+    // handshake, so more than PARALLEL can be pending at once: with both caps at `peers`,
+    // neither one closes anything.
+    let node = Daemon::start(
+        &[
+            format!("--max-inbound-peers-without-channel={peers}"),
+            format!("--max-pending-handshakes={peers}"),
+        ],
+        &[],
+    );
     std::thread::sleep(Duration::from_millis(500));
     let before = rss_bytes(node.pid());
     let started = Instant::now();

@@ -34,7 +34,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
+use peer_manager::PeerManagerConfig;
 use wire::ChainHash;
 
 use crate::logging::LogLevel;
@@ -53,6 +55,10 @@ pub const DEFAULT_RPC_FILE: &str = "lightning-rpc";
 
 /// BOLT 7 gives `node_announcement` 32 bytes of alias; CLN refuses longer ones.
 pub const MAX_ALIAS_LEN: usize = 32;
+
+/// The smallest `--peer-send-queue-bytes`: one message of the largest size (BOLT 8's 16-bit
+/// length), so that any message can be queued.
+const MIN_SEND_QUEUE_BYTES: u64 = 65_535;
 
 /// CLN's include depth limit (`gather_file_configvars`): deep enough for any real setup,
 /// shallow enough to stop an include loop quickly.
@@ -250,6 +256,61 @@ pub enum PluginSource {
     Dir(PathBuf),
 }
 
+/// The peer manager's denial-of-service limits that options set. The defaults are the peer
+/// manager's own; its `config` module says where each number comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerLimits {
+    /// `--ping-burst`: pings a peer may have answered at once.
+    pub ping_burst: u32,
+    /// `--pings-per-second`: pings answered per second after the burst.
+    pub pings_per_second: u32,
+    /// `--peer-send-queue-bytes`: custom-message bytes queued for one peer.
+    pub send_queue_bytes: usize,
+    /// `--max-pending-handshakes`: inbound connections in their handshake or `init` at once.
+    pub max_pending_handshakes: usize,
+    /// `--handshake-timeout`: deadline for the BOLT 8 handshake.
+    pub handshake_timeout: Duration,
+    /// `--init-timeout`: deadline for the peer's `init` after the handshake.
+    pub init_timeout: Duration,
+    /// `--max-inbound-peers-without-channel`: inbound peers without a channel at once.
+    pub max_inbound_peers_without_channel: usize,
+    /// `--peer-inbound-rate`: bytes per second read from one peer; 0 is no limit.
+    pub inbound_bytes_per_second: u64,
+    /// `--peer-inbound-burst`: bytes a peer may send at once above the rate.
+    pub inbound_burst_bytes: u64,
+}
+
+impl Default for PeerLimits {
+    fn default() -> Self {
+        PeerLimits {
+            ping_burst: peer_manager::PING_BURST,
+            pings_per_second: peer_manager::PINGS_PER_SECOND,
+            send_queue_bytes: peer_manager::SEND_QUEUE_BYTES,
+            max_pending_handshakes: peer_manager::MAX_PENDING_HANDSHAKES,
+            handshake_timeout: peer_manager::HANDSHAKE_TIMEOUT,
+            init_timeout: peer_manager::INIT_TIMEOUT,
+            max_inbound_peers_without_channel: peer_manager::MAX_INBOUND_PEERS_WITHOUT_CHANNEL,
+            inbound_bytes_per_second: peer_manager::INBOUND_BYTES_PER_SECOND,
+            inbound_burst_bytes: peer_manager::INBOUND_BURST_BYTES,
+        }
+    }
+}
+
+impl PeerLimits {
+    /// Copies these limits into the peer manager's configuration.
+    pub fn apply_to(&self, config: &mut PeerManagerConfig) {
+        config.ping_burst = self.ping_burst;
+        config.pings_per_second = self.pings_per_second;
+        config.send_queue_bytes = self.send_queue_bytes;
+        config.max_pending_handshakes = self.max_pending_handshakes;
+        config.handshake_timeout = self.handshake_timeout;
+        config.init_timeout = self.init_timeout;
+        config.max_inbound_peers_without_channel = self.max_inbound_peers_without_channel;
+        config.inbound_bytes_per_second = self.inbound_bytes_per_second;
+        config.inbound_burst_bytes = self.inbound_burst_bytes;
+    }
+}
+
 /// The node's configuration after all sources are merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -284,6 +345,8 @@ pub struct Config {
     pub default_plugin_dir: bool,
     /// `--plugin-hook-timeout`: how long a plugin may take to answer a hook; default 60 s.
     pub plugin_hook_timeout: std::time::Duration,
+    /// `--ping-burst`, `--max-pending-handshakes` and the other peer limits.
+    pub peer_limits: PeerLimits,
     /// Options nobody here knows, in the order read, without dashes; values as given.
     pub extra: Vec<(String, Option<String>)>,
 }
@@ -371,6 +434,7 @@ impl Config {
             disabled_plugins: Vec::new(),
             default_plugin_dir: true,
             plugin_hook_timeout: std::time::Duration::from_secs(60),
+            peer_limits: PeerLimits::default(),
             extra: Vec::new(),
         };
         for setting in base.iter().chain(&net).chain(&cmdline) {
@@ -513,6 +577,36 @@ impl Config {
                     setting.invalid(&format!("'{value}' is not a number of seconds"))
                 })?;
                 self.plugin_hook_timeout = std::time::Duration::from_secs(seconds);
+            }
+            "ping-burst" => {
+                self.peer_limits.ping_burst = setting.number("pings", 1)?;
+            }
+            "pings-per-second" => {
+                self.peer_limits.pings_per_second = setting.number("pings", 1)?;
+            }
+            "peer-send-queue-bytes" => {
+                self.peer_limits.send_queue_bytes =
+                    setting.number("bytes", MIN_SEND_QUEUE_BYTES)?;
+            }
+            "max-pending-handshakes" => {
+                self.peer_limits.max_pending_handshakes = setting.number("connections", 1)?;
+            }
+            "handshake-timeout" => {
+                self.peer_limits.handshake_timeout =
+                    Duration::from_secs(setting.number("seconds", 1)?);
+            }
+            "init-timeout" => {
+                self.peer_limits.init_timeout = Duration::from_secs(setting.number("seconds", 1)?);
+            }
+            "max-inbound-peers-without-channel" => {
+                self.peer_limits.max_inbound_peers_without_channel = setting.number("peers", 0)?;
+            }
+            "peer-inbound-rate" => {
+                self.peer_limits.inbound_bytes_per_second =
+                    setting.number("bytes per second", 0)?;
+            }
+            "peer-inbound-burst" => {
+                self.peer_limits.inbound_burst_bytes = setting.number("bytes", 1)?;
             }
             other => {
                 // Every name in OPTIONS has an arm above; a new one without is a bug here.
@@ -675,6 +769,61 @@ const OPTIONS: &[OptSpec] = &[
         Some("60"),
         "Skip a plugin that takes longer than this to answer a hook",
     ),
+    // The peer limits: each default is the peer manager's (a test checks they agree).
+    value(
+        "ping-burst",
+        "<pings>",
+        Some("20"),
+        "Pings from one peer answered at once, before --pings-per-second applies",
+    ),
+    value(
+        "pings-per-second",
+        "<pings>",
+        Some("10"),
+        "Pings from one peer answered per second after the burst; others go unanswered",
+    ),
+    value(
+        "peer-send-queue-bytes",
+        "<bytes>",
+        Some("1048576"),
+        "Custom-message bytes queued for one peer before sends to it fail (at least 65535)",
+    ),
+    value(
+        "max-pending-handshakes",
+        "<count>",
+        Some("256"),
+        "Incoming connections in their handshake or init at once; one more closes the oldest",
+    ),
+    value(
+        "handshake-timeout",
+        "<seconds>",
+        Some("15"),
+        "Close a connection whose BOLT 8 handshake takes longer than this",
+    ),
+    value(
+        "init-timeout",
+        "<seconds>",
+        Some("15"),
+        "Close a connection whose peer sends no init this long after the handshake",
+    ),
+    value(
+        "max-inbound-peers-without-channel",
+        "<count>",
+        Some("250"),
+        "Incoming peers without a channel at once; more get a warning and are closed",
+    ),
+    value(
+        "peer-inbound-rate",
+        "<bytes/s>",
+        Some("33554432"),
+        "Bytes per second read from one peer; a faster peer is slowed down (0: no limit)",
+    ),
+    value(
+        "peer-inbound-burst",
+        "<bytes>",
+        Some("8388608"),
+        "Bytes one peer may send at once above --peer-inbound-rate",
+    ),
     flag("help", None, "Print this message and exit (also -h)"),
     flag("version", None, "Print the version and exit"),
 ];
@@ -704,6 +853,21 @@ impl Setting {
         self.value
             .as_deref()
             .ok_or_else(|| self.invalid("requires an argument"))
+    }
+
+    /// The value as a whole number of `unit`, at least `min`, that fits in `T`.
+    fn number<T: TryFrom<u64>>(&self, unit: &str, min: u64) -> Result<T, ConfigError> {
+        let value = self.value()?;
+        let number: u64 = value.parse().map_err(|error: std::num::ParseIntError| {
+            self.invalid(&match error.kind() {
+                std::num::IntErrorKind::PosOverflow => format!("{value} is too large"),
+                _ => format!("'{value}' is not a number of {unit}"),
+            })
+        })?;
+        if number < min {
+            return Err(self.invalid(&format!("{number} is too small (at least {min})")));
+        }
+        T::try_from(number).map_err(|_| self.invalid(&format!("{number} is too large")))
     }
 
     /// The network this setting selects, if it is `network` or one of its aliases.
@@ -1014,6 +1178,7 @@ mod tests {
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
+                peer_limits: PeerLimits::default(),
                 extra: vec![],
             }
         }
@@ -1080,6 +1245,44 @@ mod tests {
             }),
             (&["--developer"], |c, _| c.developer = true),
             (&["--"], |_, _| {}),
+            (&["--ping-burst=1"], |c, _| c.peer_limits.ping_burst = 1),
+            (&["--ping-burst", "4294967295"], |c, _| {
+                c.peer_limits.ping_burst = u32::MAX;
+            }),
+            (&["--pings-per-second=200"], |c, _| {
+                c.peer_limits.pings_per_second = 200;
+            }),
+            (&["--peer-send-queue-bytes=65535"], |c, _| {
+                c.peer_limits.send_queue_bytes = 65_535;
+            }),
+            (&["--peer-send-queue-bytes=16777216"], |c, _| {
+                c.peer_limits.send_queue_bytes = 16 << 20;
+            }),
+            (&["--max-pending-handshakes=1"], |c, _| {
+                c.peer_limits.max_pending_handshakes = 1;
+            }),
+            (&["--handshake-timeout", "5"], |c, _| {
+                c.peer_limits.handshake_timeout = Duration::from_secs(5);
+            }),
+            (&["--init-timeout=120"], |c, _| {
+                c.peer_limits.init_timeout = Duration::from_secs(120);
+            }),
+            (&["--max-inbound-peers-without-channel=0"], |c, _| {
+                c.peer_limits.max_inbound_peers_without_channel = 0;
+            }),
+            (&["--max-inbound-peers-without-channel=10000"], |c, _| {
+                c.peer_limits.max_inbound_peers_without_channel = 10_000;
+            }),
+            (&["--peer-inbound-rate=0"], |c, _| {
+                c.peer_limits.inbound_bytes_per_second = 0;
+            }),
+            (
+                &["--peer-inbound-rate=65536", "--peer-inbound-burst=1"],
+                |c, _| {
+                    c.peer_limits.inbound_bytes_per_second = 65_536;
+                    c.peer_limits.inbound_burst_bytes = 1;
+                },
+            ),
         ];
         for (list, edit) in cases {
             let home = Home::new();
@@ -1153,6 +1356,64 @@ mod tests {
             (&["--addr="], "--addr: requires an address"),
             (&["--rpc-file="], "--rpc-file: requires a path"),
             (&["--lightning-dir="], "--lightning-dir: requires a directory"),
+            (&["--ping-burst=0"], "--ping-burst: 0 is too small (at least 1)"),
+            (
+                &["--ping-burst=4294967296"],
+                "--ping-burst: 4294967296 is too large",
+            ),
+            (&["--ping-burst"], "--ping-burst: requires an argument"),
+            (
+                &["--pings-per-second=-1"],
+                "--pings-per-second: '-1' is not a number of pings",
+            ),
+            (
+                &["--pings-per-second=0"],
+                "--pings-per-second: 0 is too small (at least 1)",
+            ),
+            (
+                &["--peer-send-queue-bytes=65534"],
+                "--peer-send-queue-bytes: 65534 is too small (at least 65535)",
+            ),
+            (
+                &["--peer-send-queue-bytes=1M"],
+                "--peer-send-queue-bytes: '1M' is not a number of bytes",
+            ),
+            (
+                &["--max-pending-handshakes=0"],
+                "--max-pending-handshakes: 0 is too small (at least 1)",
+            ),
+            (
+                &["--max-pending-handshakes="],
+                "--max-pending-handshakes: '' is not a number of connections",
+            ),
+            (
+                &["--handshake-timeout=0"],
+                "--handshake-timeout: 0 is too small (at least 1)",
+            ),
+            (
+                &["--handshake-timeout=1.5"],
+                "--handshake-timeout: '1.5' is not a number of seconds",
+            ),
+            (
+                &["--init-timeout=15s"],
+                "--init-timeout: '15s' is not a number of seconds",
+            ),
+            (
+                &["--max-inbound-peers-without-channel=many"],
+                "--max-inbound-peers-without-channel: 'many' is not a number of peers",
+            ),
+            (
+                &["--peer-inbound-rate=99999999999999999999"],
+                "--peer-inbound-rate: 99999999999999999999 is too large",
+            ),
+            (
+                &["--peer-inbound-rate=fast"],
+                "--peer-inbound-rate: 'fast' is not a number of bytes per second",
+            ),
+            (
+                &["--peer-inbound-burst=0"],
+                "--peer-inbound-burst: 0 is too small (at least 1)",
+            ),
             (&["--foo"], "unknown option: --foo"),
             (&["--foo=bar"], "unknown option: --foo"),
             (&["-x"], "unknown option: -x"),
@@ -1244,6 +1505,7 @@ mod tests {
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
+                peer_limits: PeerLimits::default(),
                 extra: vec![],
             }
         );
@@ -1280,6 +1542,43 @@ mod tests {
         assert_eq!(cleared.plugins, [PluginSource::Plugin("/b".into())]);
         assert!(!cleared.default_plugin_dir);
         assert!(home.parse(&["--plugin-hook-timeout=soon"]).is_err());
+    }
+
+    #[test]
+    fn peer_limit_defaults_in_help_are_the_peer_managers() {
+        let home = Home::new();
+        let limits = [
+            "ping-burst",
+            "pings-per-second",
+            "peer-send-queue-bytes",
+            "max-pending-handshakes",
+            "handshake-timeout",
+            "init-timeout",
+            "max-inbound-peers-without-channel",
+            "peer-inbound-rate",
+            "peer-inbound-burst",
+        ];
+        for name in limits {
+            let default = spec(name).and_then(|o| o.default).unwrap();
+            let config = home.parse(&[&format!("--{name}={default}")]).unwrap();
+            assert_eq!(
+                config.peer_limits,
+                PeerLimits::default(),
+                "{name}={default}"
+            );
+        }
+        // And they reach the peer manager.
+        let key = noise_transport::SecretKey::from_slice(&[1; 32]).unwrap();
+        let mut config = PeerManagerConfig::new(key, ChainHash::REGTEST, 19846);
+        let limits = PeerLimits {
+            init_timeout: Duration::from_secs(3),
+            inbound_bytes_per_second: 0,
+            ..PeerLimits::default()
+        };
+        limits.apply_to(&mut config);
+        assert_eq!(config.init_timeout, Duration::from_secs(3));
+        assert_eq!(config.inbound_bytes_per_second, 0);
+        assert_eq!(config.handshake_timeout, peer_manager::HANDSHAKE_TIMEOUT);
     }
 
     #[test]
@@ -1342,6 +1641,13 @@ mod tests {
                 "testnet",
                 1,
                 "not permitted in network-specific configuration files",
+            ),
+            (
+                "bitcoin",
+                "init-timeout=0\n",
+                "init-timeout",
+                1,
+                "0 is too small (at least 1)",
             ),
             (
                 "",

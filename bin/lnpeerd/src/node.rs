@@ -153,6 +153,7 @@ impl Node {
         }
         let mut peer_config =
             PeerManagerConfig::new(secret, network.chain_hash(), network.default_port());
+        config.peer_limits.apply_to(&mut peer_config);
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
         let wildcard = [format!(":{}", network.default_port())];
         let addresses = if config.addr.is_empty() && config.bind_addr.is_empty() {

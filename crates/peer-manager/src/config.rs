@@ -8,10 +8,48 @@ use wire::{ChainHash, Features};
 
 use crate::protocol;
 
-/// Time for one connection to get from TCP connect through the BOLT 8 handshake to both
-/// `init`s: Core Lightning's `connection_timeout_secs`, 60 s for all of it. A peer that stalls
-/// anywhere in between is dropped when it runs out.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time an outgoing dial may take to resolve the host and open the TCP connection. 60 s is
+/// Core Lightning's `connection_timeout_secs`, which CLN applies to the whole connection; here
+/// the handshake and `init` that follow have their own deadlines ([`HANDSHAKE_TIMEOUT`],
+/// [`INIT_TIMEOUT`]), so this one only covers what a slow resolver or a lossy route delays.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Time from TCP established to BOLT 8 act three done, either way. The three acts are 50, 50
+/// and 66 bytes, so an honest peer needs about one and a half round trips. 15 s is what lnd
+/// allows (5 s for each of the three acts) and leaves room for Tor. A peer that stalls here is
+/// dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Time from the handshake's end until the peer's `init` has arrived (our own `init` goes out
+/// first). lnd waits 15 s for `init` too; an honest peer sends it right after act three, often
+/// in the same packet.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Inbound connections allowed at once between TCP accept and the peer's `init`. When one more
+/// arrives, the oldest of them is closed (not the newcomer), so a peer that opens connections
+/// and stalls them (slowloris) can shut out an honest peer only by opening more than this many
+/// within the honest peer's handshake round trip. 256 is far above the handshakes an honest
+/// node sees at once, and holding that many costs only a socket and a small task each.
+/// Outgoing dials are not counted: we choose to make them, and they carry their own deadlines.
+pub const MAX_PENDING_HANDSHAKES: usize = 256;
+
+/// Inbound peers without a channel that may be connected at once; over it, a new one gets a
+/// `warning` and is closed. 250 is LDK's cap on peers without funded channels. Peers with a
+/// channel, peers we dialed, and a peer reconnecting (its new connection replaces the old
+/// one) are always admitted, so the cap only stops strangers from filling the node.
+pub const MAX_INBOUND_PEERS_WITHOUT_CHANNEL: usize = 250;
+
+/// Bytes per second one peer may send us, read from its socket (0: no limit). Over it, its
+/// reader waits before reading again, so TCP pushes back on the peer; nothing is dropped and
+/// the connection stays up. 32 MiB/s is a few hundred times what gossip and channel traffic
+/// need, yet a few percent of what one core decrypts (benchmarks.md: about 1 GB/s one way with
+/// 60 KB messages), so one peer cannot take a core away from the others.
+pub const INBOUND_BYTES_PER_SECOND: u64 = 32 * 1024 * 1024;
+
+/// Bytes a peer may send at once above [`INBOUND_BYTES_PER_SECOND`] after a quiet spell: 8 MiB,
+/// a quarter second at that rate and 128 frames of the largest size, so bursts of ordinary
+/// traffic are never slowed.
+pub const INBOUND_BURST_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Custom-message bytes one peer may have waiting to be written: 1 MiB holds 16 messages of the
 /// largest size or tens of thousands of small ones, so a peer that reads keeps its queue far
@@ -56,8 +94,20 @@ pub struct PeerManagerConfig {
     pub listen: Vec<SocketAddr>,
     /// Features we offer in `init`.
     pub features: Features,
-    /// See [`CONNECT_TIMEOUT`].
-    pub connect_timeout: Duration,
+    /// See [`DIAL_TIMEOUT`].
+    pub dial_timeout: Duration,
+    /// See [`HANDSHAKE_TIMEOUT`].
+    pub handshake_timeout: Duration,
+    /// See [`INIT_TIMEOUT`].
+    pub init_timeout: Duration,
+    /// See [`MAX_PENDING_HANDSHAKES`]; 0 counts as 1.
+    pub max_pending_handshakes: usize,
+    /// See [`MAX_INBOUND_PEERS_WITHOUT_CHANNEL`].
+    pub max_inbound_peers_without_channel: usize,
+    /// See [`INBOUND_BYTES_PER_SECOND`]; 0 means no limit.
+    pub inbound_bytes_per_second: u64,
+    /// See [`INBOUND_BURST_BYTES`]; 0 counts as 1.
+    pub inbound_burst_bytes: u64,
     /// See [`SEND_QUEUE_BYTES`].
     pub send_queue_bytes: usize,
     /// See [`CONTROL_QUEUE_BYTES`].
@@ -87,7 +137,13 @@ impl PeerManagerConfig {
             default_port,
             listen: Vec::new(),
             features: protocol::default_features(),
-            connect_timeout: CONNECT_TIMEOUT,
+            dial_timeout: DIAL_TIMEOUT,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            init_timeout: INIT_TIMEOUT,
+            max_pending_handshakes: MAX_PENDING_HANDSHAKES,
+            max_inbound_peers_without_channel: MAX_INBOUND_PEERS_WITHOUT_CHANNEL,
+            inbound_bytes_per_second: INBOUND_BYTES_PER_SECOND,
+            inbound_burst_bytes: INBOUND_BURST_BYTES,
             send_queue_bytes: SEND_QUEUE_BYTES,
             control_queue_bytes: CONTROL_QUEUE_BYTES,
             keepalive_idle: KEEPALIVE_IDLE,

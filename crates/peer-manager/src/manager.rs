@@ -10,13 +10,17 @@
 //! - **Nothing awaits under the registry lock**, and sending never awaits (see [`Outbox`]).
 //! - A disconnected peer with channels stays known and is redialled with backoff; one without
 //!   channels is forgotten.
+//! - **Strangers are bounded** (see [`PeerManagerConfig`] for the numbers): inbound
+//!   connections still in their handshake or `init` are capped, the oldest giving way to a
+//!   newcomer; each of those phases has its own deadline; inbound peers without a channel are
+//!   capped once their `init` is in; and each peer's reader stays under a byte rate.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -24,7 +28,7 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use noise_transport::{
     Act, Decryptor, Encryptor, HandshakeError, InitiatorHandshake, PublicKey, ResponderHandshake,
-    ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
+    Transport, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
 };
 use subdaemon_state::{
     ChannelDbId, ChannelState, Owner, PeerInput, PeerState, SendRefused, Transition,
@@ -35,13 +39,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use wire::{
-    decode_message, Encode, Features, KnownFeatures, Message, MsgType, NetAddress, Ping, TlvStream,
+    decode_message, Encode, Features, Init, KnownFeatures, Message, MsgType, NetAddress, Ping,
+    TlvStream,
 };
 
 use crate::config::PeerManagerConfig;
 use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
 use crate::outbox::{Budgets, Class, Outbound, Outbox};
-use crate::protocol::{self, Action, Keepalive, KeepaliveAction, PingLimiter};
+use crate::protocol::{self, Action, InboundRateLimiter, Keepalive, KeepaliveAction, PingLimiter};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 4096;
@@ -173,6 +178,146 @@ struct Inner {
     listen_addrs: Vec<SocketAddr>,
     allowed_even: RwLock<HashSet<u16>>,
     custom_sink: std::sync::OnceLock<Arc<dyn CustomMessageSink>>,
+    /// Inbound connections between accept and the peer's `init` (see
+    /// [`PeerManagerConfig::max_pending_handshakes`]).
+    pending_handshakes: Mutex<PendingHandshakes>,
+    /// Registry entries with an inbound connection and no channel, plus admissions in
+    /// progress (see [`NoChannelSlot`]). Kept exact by every change to an entry's connection
+    /// or channels, so admitting a peer never scans the registry.
+    inbound_without_channel: AtomicUsize,
+}
+
+/// The inbound connections still in their handshake or `init`, by arrival (the oldest has the
+/// lowest ticket). Dropping a connection's sender tells its task to close it.
+#[derive(Default)]
+struct PendingHandshakes {
+    next_ticket: u64,
+    closers: BTreeMap<u64, oneshot::Sender<()>>,
+}
+
+/// One inbound connection's place among the pending handshakes; dropping it (the connection
+/// got through `init`, failed, timed out or was closed) gives the place back.
+struct PendingHandshake {
+    inner: Arc<Inner>,
+    ticket: u64,
+}
+
+impl PendingHandshake {
+    /// Takes a place for a connection just accepted, closing the oldest pending connections
+    /// beyond the limit. The receiver resolves when this connection is the one evicted.
+    fn admit(inner: &Arc<Inner>) -> (PendingHandshake, oneshot::Receiver<()>) {
+        let (closer, evicted) = oneshot::channel();
+        // A limit of 0 would evict every connection on arrival.
+        let limit = inner.config.max_pending_handshakes.max(1);
+        let mut pending = inner
+            .pending_handshakes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let ticket = pending.next_ticket;
+        pending.next_ticket += 1;
+        pending.closers.insert(ticket, closer);
+        while pending.closers.len() > limit {
+            // Dropping the sender resolves the oldest connection's receiver.
+            pending.closers.pop_first();
+        }
+        drop(pending);
+        let place = PendingHandshake {
+            inner: inner.clone(),
+            ticket,
+        };
+        (place, evicted)
+    }
+}
+
+impl Drop for PendingHandshake {
+    fn drop(&mut self) {
+        self.inner
+            .pending_handshakes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closers
+            .remove(&self.ticket);
+    }
+}
+
+/// A place held in [`Inner::inbound_without_channel`] while an inbound peer without a channel
+/// is being registered, so that two peers admitted at once cannot both take the last place.
+/// [`register`] counts the registered entry itself; dropping the slot then gives the hold back.
+struct NoChannelSlot {
+    inner: Arc<Inner>,
+}
+
+/// What [`NoChannelSlot::admit`] decided about a connection.
+enum NoChannelAdmission {
+    /// The cap does not apply: an outbound connection, a peer with a channel, a reconnect.
+    Exempt,
+    /// A place was free and is held until the peer is registered.
+    Admitted(NoChannelSlot),
+    /// The node has as many inbound peers without a channel as it takes.
+    Full,
+}
+
+impl NoChannelSlot {
+    /// Applies [`PeerManagerConfig::max_inbound_peers_without_channel`] to `established`.
+    fn admit(inner: &Arc<Inner>, established: &Established) -> NoChannelAdmission {
+        if established.direction == Direction::Outbound {
+            return NoChannelAdmission::Exempt;
+        }
+        let exempt = inner
+            .registry
+            .get(&established.id)
+            .is_some_and(|entry| entry.connection.is_some() || has_channel(&entry));
+        if exempt {
+            return NoChannelAdmission::Exempt;
+        }
+        let limit = inner.config.max_inbound_peers_without_channel;
+        let reserved = inner.inbound_without_channel.fetch_update(
+            Ordering::AcqRel,
+            Ordering::Acquire,
+            |count| (count < limit).then_some(count + 1),
+        );
+        match reserved {
+            Ok(_) => NoChannelAdmission::Admitted(NoChannelSlot {
+                inner: inner.clone(),
+            }),
+            Err(_) => NoChannelAdmission::Full,
+        }
+    }
+}
+
+impl Drop for NoChannelSlot {
+    fn drop(&mut self) {
+        self.inner
+            .inbound_without_channel
+            .fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn has_channel(entry: &PeerEntry) -> bool {
+    entry.state.channels().next().is_some()
+}
+
+/// Whether `entry` counts toward [`PeerManagerConfig::max_inbound_peers_without_channel`].
+fn counts_without_channel(entry: &PeerEntry) -> bool {
+    entry
+        .connection
+        .as_ref()
+        .is_some_and(|connection| connection.info.direction == Direction::Inbound)
+        && !has_channel(entry)
+}
+
+/// Keeps [`Inner::inbound_without_channel`] exact after an entry changed from counting
+/// (`before`) to counting (`after`); called under the entry's lock.
+fn recount_without_channel(inner: &Inner, before: bool, after: bool) {
+    match (before, after) {
+        (false, true) => {
+            inner.inbound_without_channel.fetch_add(1, Ordering::AcqRel);
+        }
+        (true, false) => {
+            inner.inbound_without_channel.fetch_sub(1, Ordering::AcqRel);
+        }
+        _ => {}
+    }
 }
 
 /// The peer manager; cheap to clone.
@@ -208,6 +353,8 @@ impl PeerManager {
             listen_addrs,
             allowed_even: RwLock::new(HashSet::new()),
             custom_sink: std::sync::OnceLock::new(),
+            pending_handshakes: Mutex::new(PendingHandshakes::default()),
+            inbound_without_channel: AtomicUsize::new(0),
         });
         for listener in listeners {
             spawn_tracked(&inner, accept_loop(inner.clone(), listener));
@@ -432,7 +579,10 @@ impl PeerManager {
             .registry
             .get_mut(id)
             .ok_or(PeerError::NoSuchPeer)?;
+        let counted_before = counts_without_channel(&entry);
         let transition = entry.state.handle(input).map_err(PeerError::Invalid)?;
+        // A channel opened or forgotten moves a connected inbound peer out of or into the cap.
+        recount_without_channel(&self.inner, counted_before, counts_without_channel(&entry));
         if transition.forget {
             drop(entry);
             self.inner.registry.remove(id);
@@ -452,7 +602,7 @@ impl PeerManager {
         if state.is_forgettable() {
             return;
         }
-        self.inner.registry.insert(
+        let replaced = self.inner.registry.insert(
             id,
             PeerEntry {
                 state,
@@ -461,7 +611,16 @@ impl PeerManager {
                 redialing: false,
             },
         );
+        let counted_before = replaced.as_ref().is_some_and(counts_without_channel);
+        recount_without_channel(&self.inner, counted_before, false);
         spawn_redial(&self.inner, id);
+    }
+
+    /// How many inbound peers without a channel are connected (what
+    /// [`PeerManagerConfig::max_inbound_peers_without_channel`] caps), counting any being
+    /// admitted at this moment.
+    pub fn inbound_peers_without_channel(&self) -> usize {
+        self.inner.inbound_without_channel.load(Ordering::Acquire)
     }
 
     /// Stops listening, closes every connection and waits for all tasks to end.
@@ -525,17 +684,9 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, address)) => {
-                    let inner2 = inner.clone();
-                    spawn_tracked(&inner, async move {
-                        let deadline = inner2.config.connect_timeout;
-                        match tokio::time::timeout(deadline, establish(&inner2, stream, None)).await {
-                            Ok(Ok(established)) => {
-                                register(&inner2, established, None);
-                            }
-                            Ok(Err(error)) => tracing::debug!(subsystem = "connectd", "Incoming connection from {address} failed: {error}"),
-                            Err(_) => tracing::debug!(subsystem = "connectd", "Incoming connection from {address} timed out after {deadline:?}"),
-                        }
-                    });
+                    // Taken here, in accept order, so "oldest" is the first one accepted.
+                    let (pending, evicted) = PendingHandshake::admit(&inner);
+                    spawn_tracked(&inner, accept(inner.clone(), stream, address, pending, evicted));
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(error) => {
@@ -545,6 +696,84 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
             },
             _ = stopped(&mut shutdown) => return,
         }
+    }
+}
+
+/// One inbound connection: handshake and `init` while it holds a pending place (given up to
+/// a newer connection if it is the oldest when the limit is reached), then the no-channel cap,
+/// then the registry.
+async fn accept(
+    inner: Arc<Inner>,
+    stream: TcpStream,
+    address: SocketAddr,
+    pending: PendingHandshake,
+    mut evicted: oneshot::Receiver<()>,
+) {
+    let mut shutdown = inner.shutdown.subscribe();
+    // Dropping `establish` drops the socket, which closes the connection.
+    let established = tokio::select! {
+        established = establish(&inner, stream, None) => established,
+        _ = &mut evicted => {
+            tracing::debug!(subsystem = "connectd", "Incoming connection from {address} closed: it was the oldest of {} still in their handshake", inner.config.max_pending_handshakes.max(1));
+            return;
+        }
+        _ = stopped(&mut shutdown) => return,
+    };
+    drop(pending);
+    let established = match established {
+        Ok(established) => established,
+        Err(failure) => {
+            tracing::debug!(
+                subsystem = "connectd",
+                "Incoming connection from {address} failed {}: {}",
+                failure.stage,
+                failure.error
+            );
+            return;
+        }
+    };
+    match NoChannelSlot::admit(&inner, &established) {
+        NoChannelAdmission::Exempt => {
+            register(&inner, established, None);
+        }
+        NoChannelAdmission::Admitted(slot) => {
+            register(&inner, established, None);
+            // Held until the registered entry counts itself.
+            drop(slot);
+        }
+        NoChannelAdmission::Full => {
+            let limit = inner.config.max_inbound_peers_without_channel;
+            let text = format!("Too many peers without channels (limit {limit}): try again later");
+            tracing::debug!(node_id = %established.id, subsystem = "connectd", "Refusing incoming connection from {address}: {text}");
+            let Established {
+                id,
+                mut stream,
+                mut encryptor,
+                ..
+            } = established;
+            warn_and_close(&inner, id, &mut stream, &mut encryptor, &text).await;
+        }
+    }
+}
+
+/// Sends `warning` with `text` on a connection that has no writer task yet, giving the peer
+/// [`FLUSH_ON_CLOSE`] to take it, then closes our side.
+async fn warn_and_close(
+    inner: &Inner,
+    id: PublicKey,
+    stream: &mut TcpStream,
+    encryptor: &mut Encryptor,
+    text: &str,
+) {
+    let warning = protocol::warning(text);
+    log_io(inner, &id, "OUT", &warning);
+    let mut out = Vec::new();
+    if encryptor.encrypt_into(&warning, &mut out).is_ok() {
+        let _ = tokio::time::timeout(FLUSH_ON_CLOSE, async {
+            stream.write_all(&out).await?;
+            stream.shutdown().await
+        })
+        .await;
     }
 }
 
@@ -561,8 +790,9 @@ async fn connect(
     {
         return Ok(info);
     }
-    let deadline = inner.config.connect_timeout;
-    let attempt = async {
+    // Only resolving and the TCP connect run under the dial deadline; `establish` has its own.
+    let deadline = inner.config.dial_timeout;
+    let dial = async {
         let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| ConnectError::Resolve(e.to_string()))?
@@ -570,21 +800,50 @@ async fn connect(
         let mut last_error = ConnectError::Resolve(format!("{host} has no addresses"));
         for address in addresses {
             match TcpStream::connect(address).await {
-                Ok(stream) => return establish(inner, stream, Some(id)).await,
+                Ok(stream) => return Ok(stream),
                 Err(error) => last_error = ConnectError::Io(format!("{address}: {error}")),
             }
         }
         Err(last_error)
     };
-    let established = tokio::time::timeout(deadline, attempt)
-        .await
-        .map_err(|_| ConnectError::Timeout(deadline))??;
+    let stream = tokio::time::timeout(deadline, dial).await.map_err(|_| {
+        tracing::debug!(node_id = %id, subsystem = "connectd", "Dialing {host}:{port} timed out after {deadline:?}");
+        ConnectError::Timeout(deadline)
+    })??;
+    let established = establish(inner, stream, Some(id)).await.map_err(|failure| {
+        tracing::debug!(node_id = %id, subsystem = "connectd", "Outgoing connection to {host}:{port} failed {}: {}", failure.stage, failure.error);
+        failure.error
+    })?;
     let dialed = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
     Ok(register(inner, established, Some(dialed)))
+}
+
+/// The phase of [`establish`] a connection failed in, for logs.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// From TCP established to act three (deadline: `handshake_timeout`).
+    Handshake,
+    /// From act three to the peer's `init` (deadline: `init_timeout`), and its checks.
+    Init,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Handshake => "in the handshake",
+            Stage::Init => "waiting for init",
+        })
+    }
+}
+
+/// Why [`establish`] failed, and in which phase.
+struct EstablishError {
+    stage: Stage,
+    error: ConnectError,
 }
 
 struct Established {
@@ -619,35 +878,29 @@ async fn read_act<const N: usize>(
     Ok(buf)
 }
 
-/// BOLT 8 handshake, then both `init`s: ours goes out at once, then we wait for theirs,
-/// skipping unknown odd messages before it as CLN does.
+/// BOLT 8 handshake within `handshake_timeout`, then both `init`s within `init_timeout`: ours
+/// goes out at once, then we wait for theirs.
 async fn establish(
     inner: &Arc<Inner>,
     mut stream: TcpStream,
     dial: Option<PublicKey>,
-) -> Result<Established, ConnectError> {
+) -> Result<Established, EstablishError> {
+    let in_stage = |stage: Stage| move |error: ConnectError| EstablishError { stage, error };
     let io = |e: io::Error| ConnectError::Io(e.to_string());
-    let address = stream.peer_addr().map_err(io)?;
+    let address = stream
+        .peer_addr()
+        .map_err(io)
+        .map_err(in_stage(Stage::Handshake))?;
     // Our writer coalesces frames itself; Nagle would only add latency.
-    stream.set_nodelay(true).map_err(io)?;
-    let secret = &inner.config.node_secret;
-    let transport = match dial {
-        Some(remote) => {
-            let (handshake, act_one) = InitiatorHandshake::new(secret, &remote);
-            stream.write_all(&act_one).await.map_err(io)?;
-            let act_two = read_act::<ACT_TWO_LEN>(&mut stream, Act::Two).await?;
-            let (act_three, transport) = handshake.read_act_two(&act_two)?;
-            stream.write_all(&act_three).await.map_err(io)?;
-            transport
-        }
-        None => {
-            let act_one = read_act::<ACT_ONE_LEN>(&mut stream, Act::One).await?;
-            let (waiting, act_two) = ResponderHandshake::new(secret).read_act_one(&act_one)?;
-            stream.write_all(&act_two).await.map_err(io)?;
-            let act_three = read_act::<ACT_THREE_LEN>(&mut stream, Act::Three).await?;
-            waiting.read_act_three(&act_three)?
-        }
-    };
+    stream
+        .set_nodelay(true)
+        .map_err(io)
+        .map_err(in_stage(Stage::Handshake))?;
+    let handshake_timeout = inner.config.handshake_timeout;
+    let transport = tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
+        .await
+        .unwrap_or(Err(ConnectError::Timeout(handshake_timeout)))
+        .map_err(in_stage(Stage::Handshake))?;
     let id = *transport.remote_static();
     let direction = if dial.is_some() {
         Direction::Outbound
@@ -656,7 +909,81 @@ async fn establish(
     };
     let (mut encryptor, mut decryptor) = transport.split();
 
-    let inbound_from = (direction == Direction::Inbound).then_some(address);
+    let init_timeout = inner.config.init_timeout;
+    let exchange = exchange_init(
+        inner,
+        id,
+        &mut stream,
+        &mut encryptor,
+        &mut decryptor,
+        (direction == Direction::Inbound).then_some(address),
+    );
+    let init = tokio::time::timeout(init_timeout, exchange)
+        .await
+        .unwrap_or(Err(ConnectError::Timeout(init_timeout)))
+        .map_err(in_stage(Stage::Init))?;
+    if let Err(rejection) = protocol::check_remote_init(&init, inner.config.chain, &inner.known) {
+        warn_and_close(
+            inner,
+            id,
+            &mut stream,
+            &mut encryptor,
+            &rejection.to_string(),
+        )
+        .await;
+        return Err(in_stage(Stage::Init)(ConnectError::InitRejected(rejection)));
+    }
+    Ok(Established {
+        id,
+        stream,
+        encryptor,
+        decryptor,
+        direction,
+        address,
+        features: init.combined_features(),
+        remote_addr: init.remote_addr,
+    })
+}
+
+/// The three BOLT 8 acts, as initiator when dialing `dial`, else as responder.
+async fn handshake(
+    inner: &Inner,
+    stream: &mut TcpStream,
+    dial: Option<PublicKey>,
+) -> Result<Transport, ConnectError> {
+    let io = |e: io::Error| ConnectError::Io(e.to_string());
+    let secret = &inner.config.node_secret;
+    let transport = match dial {
+        Some(remote) => {
+            let (handshake, act_one) = InitiatorHandshake::new(secret, &remote);
+            stream.write_all(&act_one).await.map_err(io)?;
+            let act_two = read_act::<ACT_TWO_LEN>(stream, Act::Two).await?;
+            let (act_three, transport) = handshake.read_act_two(&act_two)?;
+            stream.write_all(&act_three).await.map_err(io)?;
+            transport
+        }
+        None => {
+            let act_one = read_act::<ACT_ONE_LEN>(stream, Act::One).await?;
+            let (waiting, act_two) = ResponderHandshake::new(secret).read_act_one(&act_one)?;
+            stream.write_all(&act_two).await.map_err(io)?;
+            let act_three = read_act::<ACT_THREE_LEN>(stream, Act::Three).await?;
+            waiting.read_act_three(&act_three)?
+        }
+    };
+    Ok(transport)
+}
+
+/// Sends our `init` (with `remote_addr` when the peer dialed us from `inbound_from`) and reads
+/// the peer's, skipping unknown odd messages before it as CLN does.
+async fn exchange_init(
+    inner: &Inner,
+    id: PublicKey,
+    stream: &mut TcpStream,
+    encryptor: &mut Encryptor,
+    decryptor: &mut Decryptor,
+    inbound_from: Option<SocketAddr>,
+) -> Result<Init, ConnectError> {
+    let io = |e: io::Error| ConnectError::Io(e.to_string());
     let our_init = protocol::our_init(&inner.config.features, inner.config.chain, inbound_from);
     log_io(inner, &id, "OUT", &our_init);
     let mut out = Vec::new();
@@ -665,7 +992,7 @@ async fn establish(
         .map_err(|e| ConnectError::Io(e.to_string()))?;
     stream.write_all(&out).await.map_err(io)?;
 
-    let init = loop {
+    loop {
         let mut found = None;
         while let Some(message) = decryptor.next_message()? {
             log_io(inner, &id, "IN", message);
@@ -684,7 +1011,7 @@ async fn establish(
             return Err(ConnectError::FirstMessageNotInit(ty.0));
         }
         match found {
-            Some(Ok(Message::Init(init))) => break init,
+            Some(Ok(Message::Init(init))) => return Ok(init),
             Some(Ok(_)) => return Err(ConnectError::BadInit("not an init".into())),
             Some(Err(error)) => return Err(error),
             None => {}
@@ -694,30 +1021,11 @@ async fn establish(
             return Err(ConnectError::ClosedDuringInit);
         }
         decryptor.commit(n);
-    };
-    if let Err(rejection) = protocol::check_remote_init(&init, inner.config.chain, &inner.known) {
-        let warning = protocol::warning(&rejection.to_string());
-        log_io(inner, &id, "OUT", &warning);
-        out.clear();
-        if encryptor.encrypt_into(&warning, &mut out).is_ok() {
-            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, stream.write_all(&out)).await;
-        }
-        return Err(ConnectError::InitRejected(rejection));
     }
-    Ok(Established {
-        id,
-        stream,
-        encryptor,
-        decryptor,
-        direction,
-        address,
-        features: init.combined_features(),
-        remote_addr: init.remote_addr,
-    })
 }
 
 /// Puts an established connection in the registry (closing an older one to the same peer)
-/// and starts its reader and writer.
+/// and starts its reader and writer. Inbound connections pass [`NoChannelSlot::admit`] first.
 fn register(
     inner: &Arc<Inner>,
     established: Established,
@@ -749,6 +1057,7 @@ fn register(
     let pong_waiter = PongWaiter::default();
     {
         let mut entry = inner.registry.entry(id).or_default();
+        let counted_before = counts_without_channel(&entry);
         let previous = entry.connection.replace(Connection {
             id: connection_id,
             info: info.clone(),
@@ -770,6 +1079,7 @@ fn register(
         if dialed.is_some() {
             entry.address = dialed;
         }
+        recount_without_channel(inner, counted_before, counts_without_channel(&entry));
     }
     tracing::info!(node_id = %id, subsystem = "connectd", "Connected ({})", match direction {
         Direction::Inbound => "incoming",
@@ -821,6 +1131,7 @@ fn teardown(inner: &Arc<Inner>, id: PublicKey, connection_id: u64, reason: &str)
         Entry::Occupied(mut entry)
             if entry.get().connection.as_ref().map(|c| c.id) == Some(connection_id) =>
         {
+            recount_without_channel(inner, counts_without_channel(entry.get()), false);
             if let Some(connection) = entry.get_mut().connection.take() {
                 connection.closer.send_replace(true);
             }
@@ -1008,6 +1319,12 @@ async fn reader(
         config.pings_per_second,
         Instant::now().into_std(),
     );
+    // None when unlimited: then reading costs no clock reads or arithmetic beyond the above.
+    let mut inbound_rate = InboundRateLimiter::new(
+        config.inbound_bytes_per_second,
+        config.inbound_burst_bytes,
+        Instant::now().into_std(),
+    );
     let jitter = RandomState::new().hash_one(connection_id);
     let tick_period = |jitter: u64| {
         let spread = config.keepalive_tick_jitter.as_millis().max(1) as u64;
@@ -1098,6 +1415,12 @@ async fn reader(
             decryptor.release_idle_buffer();
             drained = false;
         }
+        // Over its byte rate, the peer's socket goes unread for a while and TCP holds it back.
+        let throttle = inbound_rate.as_mut().and_then(|limiter| limiter.wait(now));
+        if throttle.is_some() {
+            // It sent more than we are reading, so it is alive even if no whole message came.
+            keepalive.on_message(now);
+        }
         tokio::select! {
             _ = stopped(&mut closed) => break 'run "closed".to_owned(),
             _ = &mut tick => {
@@ -1110,9 +1433,15 @@ async fn reader(
                 }
                 tick.as_mut().reset(Instant::now() + tick_period(jitter.rotate_left(7)));
             }
+            // An async block, so that no timer is made unless the reader is throttled.
+            _ = async {
+                if let Some(wait) = throttle {
+                    tokio::time::sleep(wait).await;
+                }
+            }, if throttle.is_some() => {}
             // Waiting for readiness rather than in a read lets an idle connection hold no read
             // buffer (see `release_idle_buffer` above).
-            ready = socket.readable() => {
+            ready = socket.readable(), if throttle.is_none() => {
                 if let Err(error) = ready {
                     break 'run format!("read failed: {error}");
                 }
@@ -1126,6 +1455,9 @@ async fn reader(
                     Ok(n) => {
                         decryptor.commit(n);
                         drained = n < room;
+                        if let Some(limiter) = inbound_rate.as_mut() {
+                            limiter.charge(n, Instant::now().into_std());
+                        }
                     }
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                     Err(error) => break 'run format!("read failed: {error}"),

@@ -1,6 +1,7 @@
 //! The BOLT 1 peer rules, without IO: what our `init` says, whether a peer's `init` is
-//! acceptable, what to do with each incoming message, when to ping, and how fast to answer
-//! pings. The reader task feeds these functions and carries out what they return.
+//! acceptable, what to do with each incoming message, when to ping, how fast to answer pings,
+//! and how fast to read a peer's bytes. The reader task feeds these functions and carries out
+//! what they return.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -352,6 +353,65 @@ impl PingLimiter {
     }
 }
 
+/// A token bucket over the bytes one peer sends us, refilled at `bytes_per_second` up to
+/// `burst_bytes`. The reader charges each read after the fact (it cannot know a read's size
+/// before making it), so the balance can go below zero; while it is not positive the reader
+/// waits for [`InboundRateLimiter::wait`] before reading again. Over any span the peer gets at
+/// most the burst, plus the rate times the span, plus one read.
+#[derive(Debug, Clone)]
+pub struct InboundRateLimiter {
+    bytes_per_second: f64,
+    burst_bytes: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl InboundRateLimiter {
+    /// A full bucket of `burst_bytes` (at least 1), refilled at `bytes_per_second`; `None` for
+    /// a rate of 0, which means no limit.
+    pub fn new(bytes_per_second: u64, burst_bytes: u64, now: Instant) -> Option<Self> {
+        if bytes_per_second == 0 {
+            return None;
+        }
+        // Reading waits for a positive balance, which an empty bucket never reaches.
+        let burst_bytes = burst_bytes.max(1) as f64;
+        Some(InboundRateLimiter {
+            bytes_per_second: bytes_per_second as f64,
+            burst_bytes,
+            tokens: burst_bytes,
+            last: now,
+        })
+    }
+
+    /// `bytes` were read at `now`.
+    pub fn charge(&mut self, bytes: usize, now: Instant) {
+        self.refill(now);
+        self.tokens -= bytes as f64;
+    }
+
+    /// How long to wait at `now` before reading again: `None` to read at once, else the time
+    /// until the balance is back above zero (one byte's worth, so one wait is enough).
+    pub fn wait(&mut self, now: Instant) -> Option<Duration> {
+        self.refill(now);
+        if self.tokens > 0.0 {
+            return None;
+        }
+        // Positive and finite, as the debt is at most one read; at rates above 1 GB/s a byte's
+        // worth rounds to no time at all, so wait at least a nanosecond.
+        let seconds = (1.0 - self.tokens) / self.bytes_per_second;
+        let wait = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+        Some(wait.max(Duration::from_nanos(1)))
+    }
+
+    fn refill(&mut self, now: Instant) {
+        // An earlier `now` than the last one (callers' clocks are monotonic, but tests may
+        // pass any) refills nothing.
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        self.tokens = (self.tokens + elapsed * self.bytes_per_second).min(self.burst_bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,5 +635,83 @@ mod tests {
         assert!(!limiter.allow(start));
         assert!(limiter.allow(start + Duration::from_millis(500)));
         assert!(!limiter.allow(start + Duration::from_millis(500)));
+    }
+
+    /// Whether `wait` is `millis` ms, give or take the float rounding of a nanosecond or so.
+    fn waits_about(wait: Option<Duration>, millis: u64) -> bool {
+        wait.is_some_and(|wait| {
+            wait.abs_diff(Duration::from_millis(millis)) < Duration::from_micros(1)
+        })
+    }
+
+    #[test]
+    fn inbound_rate_limiter_lets_a_burst_through_then_waits_for_the_rate() {
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(
+            InboundRateLimiter::new(0, 100, start).is_none(),
+            "0 is no limit"
+        );
+        // 1000 bytes/s, a burst of 500.
+        let mut limiter = InboundRateLimiter::new(1000, 500, start).unwrap();
+        assert_eq!(limiter.wait(start), None);
+        limiter.charge(499, start);
+        assert_eq!(limiter.wait(start), None, "one byte of the burst is left");
+        limiter.charge(1, start);
+        // Empty: one byte's worth of refill (1 ms) before the next read.
+        assert!(waits_about(limiter.wait(start), 1));
+        assert_eq!(limiter.wait(start + ms(1)), None);
+    }
+
+    #[test]
+    fn inbound_rate_limiter_charges_a_read_larger_than_the_balance_as_debt() {
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let mut limiter = InboundRateLimiter::new(1000, 100, start).unwrap();
+        // One read of 1100 bytes: 1000 bytes of debt, so one second (and a byte) of waiting.
+        limiter.charge(1100, start);
+        assert!(waits_about(limiter.wait(start), 1001));
+        assert!(waits_about(limiter.wait(start + ms(500)), 501));
+        assert_eq!(limiter.wait(start + ms(1001)), None);
+        // The bucket refills to its burst, never beyond, however long the peer is quiet.
+        let later = start + Duration::from_secs(3600);
+        assert_eq!(limiter.wait(later), None);
+        limiter.charge(100, later);
+        assert!(waits_about(limiter.wait(later), 1));
+    }
+
+    #[test]
+    fn inbound_rate_limiter_over_time_allows_the_burst_plus_the_rate() {
+        let start = Instant::now();
+        let mut limiter = InboundRateLimiter::new(64 * 1024, 16 * 1024, start).unwrap();
+        // A reader that reads 4 KiB whenever allowed, else sleeps as told.
+        let mut now = start;
+        let mut read = 0usize;
+        while now < start + Duration::from_secs(2) {
+            match limiter.wait(now) {
+                None => {
+                    limiter.charge(4096, now);
+                    read += 4096;
+                }
+                Some(wait) => now += wait,
+            }
+        }
+        let allowed = 16 * 1024 + 2 * 64 * 1024 + 4096;
+        assert!(read <= allowed, "{read} > {allowed}");
+        assert!(read >= 2 * 64 * 1024, "{read} is below the rate");
+    }
+
+    #[test]
+    fn inbound_rate_limiter_with_an_empty_burst_still_reads() {
+        let start = Instant::now();
+        let mut limiter = InboundRateLimiter::new(10, 0, start).unwrap();
+        assert_eq!(limiter.wait(start), None);
+        limiter.charge(1, start);
+        assert!(waits_about(limiter.wait(start), 100));
+        // A clock that goes backwards refills nothing and does not panic.
+        assert!(waits_about(
+            limiter.wait(start - Duration::from_millis(1)),
+            100
+        ));
     }
 }

@@ -161,7 +161,7 @@ async fn connecting_twice_reuses_the_connection_and_a_second_socket_replaces_the
 #[tokio::test]
 async fn a_peer_that_stalls_mid_handshake_is_dropped_at_the_deadline() {
     let mut config = config(2);
-    config.connect_timeout = Duration::from_millis(300);
+    config.handshake_timeout = Duration::from_millis(300);
     let b = PeerManager::start(config).await.unwrap();
     let mut stalled = TcpStream::connect(addr(&b)).await.unwrap();
     let mut buf = [0u8; 64];
