@@ -4,24 +4,23 @@
 //! - Sending uses `send_custom_waiting`, which waits for room in the peer's byte-bounded queue
 //!   (1 MiB by default) instead of failing: that queue is lnpeer's in-flight window, so there is
 //!   nothing to sweep.
-//! - Receiving uses a `CustomMessageSink`: each connection's reader hands messages to a bounded
-//!   queue and waits when it is full, so a count of what arrived is exact.
+//! - Receiving uses a `CustomMessageHandler`, called on the connection's reader with a slice of
+//!   the read buffer, the counterpart of LDK's `CustomMessageHandler`; what it sends is written
+//!   when the reader has handled its batch.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use peer_manager::{CustomMessageSink, PeerManager, PeerManagerConfig};
+use peer_manager::{CustomMessageHandler, PeerManager, PeerManagerConfig};
 use secp256k1::{PublicKey, SecretKey};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use wire::ChainHash;
 
 use crate::stats::{Latencies, Throughput};
 
 /// The custom type the benchmark sends (odd).
 const BENCH_TYPE: [u8; 2] = [0x80, 0x01];
-
-/// Messages a connection's reader may hand over before it waits for the consumer.
-const SINK_QUEUE: usize = 1024;
 
 fn random_key() -> SecretKey {
     loop {
@@ -40,15 +39,6 @@ async fn manager(listen: bool) -> PeerManager {
         config.listen = vec![([127, 0, 0, 1], 0).into()];
     }
     PeerManager::start(config).await.expect("a peer manager")
-}
-
-/// A sink that hands every connection the same queue (the benchmarks have one connection).
-struct Shared(mpsc::Sender<Vec<u8>>);
-
-impl CustomMessageSink for Shared {
-    fn open(&self, _: PublicKey) -> mpsc::Sender<Vec<u8>> {
-        self.0.clone()
-    }
 }
 
 /// `a` dials `b`; returns when `init` is done on both sides.
@@ -114,90 +104,151 @@ pub(crate) fn handshakes(connectors: usize, duration: Duration) -> f64 {
     })
 }
 
+/// The sequence number `numbered` put after the type.
+fn seq_of(message: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = message.get(2..10)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// B's handler in `one_way`: counts what arrives on B's reader, checks the order, and notes
+/// when the last message came.
+struct Counter {
+    expected: u64,
+    received: AtomicU64,
+    in_order: AtomicBool,
+    done_at: Mutex<Option<Instant>>,
+    done: Notify,
+}
+
+impl CustomMessageHandler for Counter {
+    fn handle(&self, _: &PublicKey, message: &[u8]) {
+        let count = self.received.fetch_add(1, Ordering::AcqRel);
+        // Messages shorter than 10 bytes carry a truncated number; only whole ones are checked.
+        if message.len() >= 10 && seq_of(message) != Some(count) {
+            self.in_order.store(false, Ordering::Release);
+        }
+        if count + 1 == self.expected {
+            *self.done_at.lock().expect("the done lock") = Some(Instant::now());
+            self.done.notify_one();
+        }
+    }
+}
+
 /// See `crate::ldk::one_way`: `messages` of `message_len` bytes from A to B on one connection.
+/// A sends with `send_custom_waiting` (its queue is the window); B counts in a
+/// `CustomMessageHandler`, on its reader, as LDK's handler does.
 pub(crate) fn one_way(message_len: usize, messages: u64) -> Throughput {
     crate::runtime().block_on(async {
         let a = manager(false).await;
         let b = manager(true).await;
-        let (sink, mut received) = mpsc::channel(SINK_QUEUE);
-        b.set_custom_sink(Arc::new(Shared(sink)));
+        let counter = Arc::new(Counter {
+            expected: messages,
+            received: AtomicU64::new(0),
+            in_order: AtomicBool::new(true),
+            done_at: Mutex::new(None),
+            done: Notify::new(),
+        });
+        b.set_custom_handler(counter.clone());
         dial(&a, &b).await;
         let b_id = b.node_id();
         let started = Instant::now();
         let sender = {
             let a = a.clone();
             tokio::spawn(async move {
+                let mut message = numbered(0, message_len);
                 for seq in 0..messages {
-                    a.send_custom_waiting(&b_id, numbered(seq, message_len))
+                    if message_len >= 10 {
+                        message[2..10].copy_from_slice(&seq.to_be_bytes());
+                    }
+                    a.send_custom_waiting(&b_id, &message)
                         .await
                         .expect("a send");
                 }
             })
         };
-        let mut count = 0u64;
-        let mut batch = Vec::with_capacity(SINK_QUEUE);
-        let mut last = Vec::new();
-        while count < messages {
-            let n = received.recv_many(&mut batch, SINK_QUEUE).await;
-            assert!(n > 0, "b's queue closed early");
-            count += n as u64;
-            last = batch.pop().expect("a batch");
-            batch.clear();
+        let done = counter.done.notified();
+        tokio::pin!(done);
+        done.as_mut().enable();
+        if counter.received.load(Ordering::Acquire) < messages {
+            done.await;
         }
-        let elapsed = started.elapsed();
+        let finished = counter
+            .done_at
+            .lock()
+            .expect("the done lock")
+            .expect("the last arrival");
         sender.await.expect("the sender");
-        assert_eq!(
-            last,
-            numbered(messages - 1, message_len),
-            "the last message"
+        assert_eq!(counter.received.load(Ordering::Acquire), messages);
+        assert!(
+            counter.in_order.load(Ordering::Acquire),
+            "B received them in order"
         );
         a.shutdown().await;
         b.shutdown().await;
         Throughput {
             messages,
             message_len,
-            elapsed,
+            elapsed: finished - started,
         }
     })
 }
 
-/// See `crate::ldk::echo`: A sends one message, B echoes it, A times the round trip.
+/// B's handler in `echo`: sends each message straight back from B's reader.
+struct Echo(PeerManager);
+
+impl CustomMessageHandler for Echo {
+    fn handle(&self, from: &PublicKey, message: &[u8]) {
+        // A full queue cannot happen with one message in flight; a closed one ends the run.
+        let _ = self.0.send_custom(from, message);
+    }
+}
+
+/// A's handler in `echo`: notes when the echo arrived, on A's reader, and wakes the driver.
+#[derive(Default)]
+struct Arrival {
+    back: Mutex<Option<(Vec<u8>, Instant)>>,
+    wake: Notify,
+}
+
+impl CustomMessageHandler for Arrival {
+    fn handle(&self, _: &PublicKey, message: &[u8]) {
+        let at = Instant::now();
+        *self.back.lock().expect("the arrival lock") = Some((message.to_vec(), at));
+        self.wake.notify_one();
+    }
+}
+
+/// See `crate::ldk::echo`: A sends one message, B's handler echoes it, and A's handler stamps
+/// its arrival (as the LDK side does, so neither counts waking the driving task).
 pub(crate) fn echo(message_len: usize, samples: usize) -> Latencies {
     crate::runtime().block_on(async {
         let a = manager(false).await;
         let b = manager(true).await;
-        let (a_sink, mut a_received) = mpsc::channel(SINK_QUEUE);
-        let (b_sink, mut b_received) = mpsc::channel::<Vec<u8>>(SINK_QUEUE);
-        a.set_custom_sink(Arc::new(Shared(a_sink)));
-        b.set_custom_sink(Arc::new(Shared(b_sink)));
+        let arrival = Arc::new(Arrival::default());
+        a.set_custom_handler(arrival.clone());
+        b.set_custom_handler(Arc::new(Echo(b.clone())));
         dial(&a, &b).await;
-        let (a_id, b_id) = (a.node_id(), b.node_id());
-        let echoer = {
-            let b = b.clone();
-            tokio::spawn(async move {
-                while let Some(message) = b_received.recv().await {
-                    if b.send_custom_waiting(&a_id, message).await.is_err() {
-                        return;
-                    }
-                }
-            })
-        };
+        let b_id = b.node_id();
         let warm_up = samples / 10;
         let mut times = Vec::with_capacity(samples);
         for seq in 0..(warm_up + samples) as u64 {
             let message = numbered(seq, message_len);
             let sent = Instant::now();
-            a.send_custom(&b_id, message.clone()).expect("a send");
-            let back = a_received.recv().await.expect("the echo");
-            let took = sent.elapsed();
+            a.send_custom(&b_id, &message).expect("a send");
+            let (back, at) = loop {
+                let woken = arrival.wake.notified();
+                if let Some(back) = arrival.back.lock().expect("the arrival lock").take() {
+                    break back;
+                }
+                woken.await;
+            };
             assert_eq!(back, message);
             if seq as usize >= warm_up {
-                times.push(took);
+                times.push(at - sent);
             }
         }
         a.shutdown().await;
         b.shutdown().await;
-        echoer.abort();
         Latencies::new(times)
     })
 }

@@ -15,6 +15,7 @@
 
 mod aead;
 mod daemon;
+mod floor;
 mod idle;
 mod ldk;
 mod lnpeer;
@@ -193,6 +194,10 @@ fn main() {
             &setting,
             None,
         );
+        let floor = floor::tcp_echo(32, samples);
+        let what = "plain TCP ping-pong between two tokio tasks: no BOLT 8, no Lightning";
+        report.ours("echo floor 32 B: p50 µs", stats::micros(floor.p50()), what);
+        report.ours("echo floor 32 B: p99 µs", stats::micros(floor.p99()), what);
     }
 
     if options.wants("rpc") {

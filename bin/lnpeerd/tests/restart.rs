@@ -63,7 +63,7 @@ async fn restart_keeps_node_id_channels_and_redials_the_channel_peer() {
     node.channel_step(&remote_id, PeerInput::ShutdownStarted(closing))
         .unwrap();
     assert_eq!(
-        node.manager().send_custom(&remote_id, vec![0x80, 0x01]),
+        node.manager().send_custom(&remote_id, &[0x80, 0x01]),
         Ok(Owner::Channeld)
     );
     node.shutdown().await;
@@ -102,7 +102,7 @@ async fn restart_keeps_node_id_channels_and_redials_the_channel_peer() {
         }
     }
     assert_eq!(
-        node.manager().send_custom(&remote_id, vec![0x80, 0x01]),
+        node.manager().send_custom(&remote_id, &[0x80, 0x01]),
         Ok(Owner::Channeld)
     );
     node.shutdown().await;

@@ -14,11 +14,12 @@
 //!
 //! ```text
 //! socket ─read─▶ reader task: Decryptor (in place) ─▶ protocol::dispatch ─▶ pong/error → outbox
+//!                                            ├─▶ CustomMessageHandler (a slice, on the reader)
 //!                                            └─▶ CustomMessageSink (per-peer bounded queue; waits)
-//! send_custom ─▶ owner gate ─▶ Outbox::try_send (bounded in bytes, never awaits;
+//! send_custom ─▶ owner gate ─▶ Outbox: encrypt into the connection's buffer (bounded in bytes;
 //!                              send_custom_waiting waits for room instead)
-//!                 ─▶ writer task: drain the queue, encrypt every ready frame into one buffer,
-//!                    one write_all
+//!                 ─▶ written by the writer task, woken once per burst; or, for what a reader
+//!                    sends while handling a batch, by that reader when the batch is done
 //! ```
 
 mod config;
@@ -32,5 +33,8 @@ pub mod testing;
 
 pub use config::*;
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
-pub use manager::{ConnectionInfo, CustomMessageSink, Direction, PeerEvent, PeerInfo, PeerManager};
+pub use manager::{
+    ConnectionInfo, CustomMessageHandler, CustomMessageSink, Direction, PeerEvent, PeerInfo,
+    PeerManager,
+};
 pub use outbox::{Outbox, SendError};

@@ -28,13 +28,13 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use noise_transport::{
     Act, Decryptor, Encryptor, HandshakeError, InitiatorHandshake, PublicKey, ResponderHandshake,
-    Transport, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
+    StaticKey, Transport, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
 };
 use subdaemon_state::{
     ChannelDbId, ChannelState, Owner, PeerInput, PeerState, SendRefused, Transition,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -45,19 +45,11 @@ use wire::{
 
 use crate::config::PeerManagerConfig;
 use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
-use crate::outbox::{Budgets, Class, Outbound, Outbox};
+use crate::outbox::{deferring_flushes, Class, Outbox};
 use crate::protocol::{self, Action, InboundRateLimiter, Keepalive, KeepaliveAction, PingLimiter};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 4096;
-
-/// The writer stops collecting ready messages into one write at this many bytes, so one
-/// write never holds more than a few frames of the largest size.
-const MAX_WRITE_BATCH: usize = 256 * 1024;
-
-/// The write buffer a connection keeps between bursts; a larger one is freed once the queue
-/// is empty.
-const IDLE_WRITE_BUFFER: usize = 16 * 1024;
 
 /// How long a closing connection may take to flush its last messages (a warning) to a peer.
 const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
@@ -126,6 +118,19 @@ pub trait CustomMessageSink: Send + Sync + 'static {
     fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>>;
 }
 
+/// Receives custom messages on each connection's reader task, as they are decrypted: the
+/// message is a slice of the read buffer, with no copy, queue or task switch on the way.
+///
+/// `handle` must return quickly and must not block: the peer's connection is not read while
+/// it runs. What it sends with [`PeerManager::send_custom`] (to this peer or any other) is
+/// written when the reader has handled everything it read, in one write per connection, so a
+/// request answered here goes back with no task switch. Consumers that need to wait, or
+/// backpressure, use a [`CustomMessageSink`] instead.
+pub trait CustomMessageHandler: Send + Sync {
+    /// One custom message (type and payload) from `from`.
+    fn handle(&self, from: &PublicKey, message: &[u8]);
+}
+
 /// A known peer, as callers see it.
 #[derive(Debug, Clone)]
 pub struct PeerInfo {
@@ -167,6 +172,8 @@ struct PeerEntry {
 struct Inner {
     config: PeerManagerConfig,
     node_id: PublicKey,
+    /// Our node key with its public half derived once, for every handshake.
+    static_key: StaticKey,
     known: KnownFeatures,
     registry: DashMap<PublicKey, PeerEntry>,
     events: broadcast::Sender<PeerEvent>,
@@ -178,6 +185,7 @@ struct Inner {
     listen_addrs: Vec<SocketAddr>,
     allowed_even: RwLock<HashSet<u16>>,
     custom_sink: std::sync::OnceLock<Arc<dyn CustomMessageSink>>,
+    custom_handler: std::sync::OnceLock<Arc<dyn CustomMessageHandler>>,
     /// Inbound connections between accept and the peer's `init` (see
     /// [`PeerManagerConfig::max_pending_handshakes`]).
     pending_handshakes: Mutex<PendingHandshakes>,
@@ -342,6 +350,7 @@ impl PeerManager {
         let (task_guard, tasks_done) = mpsc::channel(1);
         let inner = Arc::new(Inner {
             node_id: PublicKey::from_secret_key_global(&config.node_secret),
+            static_key: StaticKey::new(&config.node_secret),
             known: protocol::known_features(&config.features),
             config,
             registry: DashMap::new(),
@@ -353,6 +362,7 @@ impl PeerManager {
             listen_addrs,
             allowed_even: RwLock::new(HashSet::new()),
             custom_sink: std::sync::OnceLock::new(),
+            custom_handler: std::sync::OnceLock::new(),
             pending_handshakes: Mutex::new(PendingHandshakes::default()),
             inbound_without_channel: AtomicUsize::new(0),
         });
@@ -443,9 +453,14 @@ impl PeerManager {
     ///
     /// # Errors
     /// The peer is unknown, refused by its state, or its queue is full.
-    pub fn send_custom(&self, id: &PublicKey, message: Vec<u8>) -> Result<Owner, SendCustomError> {
-        self.with_custom_gate(id, |owner, outbox| {
+    ///
+    /// Called from a [`CustomMessageHandler`], the message is written when the reader has
+    /// handled its batch; otherwise the connection's writer task writes it, together with
+    /// whatever else was sent meanwhile.
+    pub fn send_custom(&self, id: &PublicKey, message: &[u8]) -> Result<Owner, SendCustomError> {
+        self.with_custom_gate(id, |owner, outbox, state| {
             outbox.try_send(message).map_err(SendCustomError::Queue)?;
+            log_io_as(state, id, "OUT", message);
             Ok(owner)
         })
     }
@@ -460,14 +475,15 @@ impl PeerManager {
     pub async fn send_custom_waiting(
         &self,
         id: &PublicKey,
-        message: Vec<u8>,
+        message: &[u8],
     ) -> Result<Owner, SendCustomError> {
         let (owner, outbox) =
-            self.with_custom_gate(id, |owner, outbox| Ok((owner, outbox.clone())))?;
+            self.with_custom_gate(id, |owner, outbox, _| Ok((owner, outbox.clone())))?;
         outbox
             .send_waiting(message)
             .await
             .map_err(SendCustomError::Queue)?;
+        log_io(&self.inner, id, "OUT", message);
         Ok(owner)
     }
 
@@ -477,18 +493,25 @@ impl PeerManager {
         self.inner.custom_sink.set(sink).is_ok()
     }
 
+    /// Hands custom messages to `handler` on each connection's reader task from now on (see
+    /// [`CustomMessageHandler`]); it takes precedence over a sink. Set once; later calls are
+    /// ignored and return false.
+    pub fn set_custom_handler(&self, handler: Arc<dyn CustomMessageHandler>) -> bool {
+        self.inner.custom_handler.set(handler).is_ok()
+    }
+
     /// The checks of [`PeerManager::send_custom`] without sending (the RPC `check` command).
     ///
     /// # Errors
     /// The peer is unknown or refused by its state.
     pub fn check_custom(&self, id: &PublicKey) -> Result<Owner, SendCustomError> {
-        self.with_custom_gate(id, |owner, _| Ok(owner))
+        self.with_custom_gate(id, |owner, _, _| Ok(owner))
     }
 
     fn with_custom_gate<T>(
         &self,
         id: &PublicKey,
-        then: impl FnOnce(Owner, &Outbox) -> Result<T, SendCustomError>,
+        then: impl FnOnce(Owner, &Outbox, &PeerState) -> Result<T, SendCustomError>,
     ) -> Result<T, SendCustomError> {
         let entry = self
             .inner
@@ -503,7 +526,7 @@ impl PeerManager {
             .connection
             .as_ref()
             .ok_or(SendCustomError::Refused(SendRefused::NotConnected))?;
-        then(owner, &connection.outbox)
+        then(owner, &connection.outbox, &entry.state)
     }
 
     /// Whether a plugin has allowed the even type `ty` (see
@@ -553,7 +576,7 @@ impl PeerManager {
             } else {
                 None
             };
-            if let Err(error) = connection.outbox.send(message, Class::Control) {
+            if let Err(error) = connection.outbox.send(&message, Class::Control) {
                 connection
                     .pong_waiter
                     .lock()
@@ -561,6 +584,7 @@ impl PeerManager {
                     .take();
                 return Err(PingError::Queue(error));
             }
+            log_io_as(&entry.state, id, "OUT", &message);
             pong
         };
         match pong {
@@ -725,9 +749,7 @@ async fn accept(
         Err(failure) => {
             tracing::debug!(
                 subsystem = "connectd",
-                "Incoming connection from {address} failed {}: {}",
-                failure.stage,
-                failure.error
+                "Incoming connection from {address} failed: {failure}"
             );
             return;
         }
@@ -811,7 +833,7 @@ async fn connect(
         ConnectError::Timeout(deadline)
     })??;
     let established = establish(inner, stream, Some(id)).await.map_err(|failure| {
-        tracing::debug!(node_id = %id, subsystem = "connectd", "Outgoing connection to {host}:{port} failed {}: {}", failure.stage, failure.error);
+        tracing::debug!(node_id = %id, subsystem = "connectd", "Outgoing connection to {host}:{port} failed: {failure}");
         failure.error
     })?;
     let dialed = if host.contains(':') {
@@ -844,6 +866,17 @@ impl std::fmt::Display for Stage {
 struct EstablishError {
     stage: Stage,
     error: ConnectError,
+}
+
+/// The error as logged: a timeout names the phase whose deadline passed; other errors say
+/// enough by themselves (and their text is what tests and log watchers match).
+impl std::fmt::Display for EstablishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.error {
+            ConnectError::Timeout(after) => write!(f, "timed out {} after {after:?}", self.stage),
+            error => write!(f, "{error}"),
+        }
+    }
 }
 
 struct Established {
@@ -952,10 +985,10 @@ async fn handshake(
     dial: Option<PublicKey>,
 ) -> Result<Transport, ConnectError> {
     let io = |e: io::Error| ConnectError::Io(e.to_string());
-    let secret = &inner.config.node_secret;
+    let secret = &inner.static_key;
     let transport = match dial {
         Some(remote) => {
-            let (handshake, act_one) = InitiatorHandshake::new(secret, &remote);
+            let (handshake, act_one) = InitiatorHandshake::from_static_key(secret, &remote);
             stream.write_all(&act_one).await.map_err(io)?;
             let act_two = read_act::<ACT_TWO_LEN>(stream, Act::Two).await?;
             let (act_three, transport) = handshake.read_act_two(&act_two)?;
@@ -964,7 +997,8 @@ async fn handshake(
         }
         None => {
             let act_one = read_act::<ACT_ONE_LEN>(stream, Act::One).await?;
-            let (waiting, act_two) = ResponderHandshake::new(secret).read_act_one(&act_one)?;
+            let (waiting, act_two) =
+                ResponderHandshake::from_static_key(secret).read_act_one(&act_one)?;
             stream.write_all(&act_two).await.map_err(io)?;
             let act_three = read_act::<ACT_THREE_LEN>(stream, Act::Three).await?;
             waiting.read_act_three(&act_three)?
@@ -1042,7 +1076,10 @@ fn register(
         remote_addr,
     } = established;
     let connection_id = inner.next_connection.fetch_add(1, Ordering::Relaxed);
-    let (outbox, queue) = Outbox::new(
+    let (read_half, write_half) = stream.into_split();
+    let outbox = Outbox::new(
+        write_half,
+        encryptor,
         inner.config.send_queue_bytes,
         inner.config.control_queue_bytes,
     );
@@ -1090,7 +1127,6 @@ fn register(
         direction,
         address,
     });
-    let (read_half, write_half) = stream.into_split();
     spawn_tracked(
         inner,
         writer(
@@ -1100,10 +1136,7 @@ fn register(
                 connection_id,
                 closed: closed.clone(),
             },
-            write_half,
-            encryptor,
-            queue,
-            outbox.budgets.clone(),
+            outbox.clone(),
         ),
     );
     spawn_tracked(
@@ -1211,6 +1244,8 @@ pub(crate) fn split_host_port(address: &str) -> Option<(String, u16)> {
     Some((host.to_owned(), port.parse().ok()?))
 }
 
+/// Logs a message at the `io` level under its peer's owner (looked up in the registry, so
+/// not to be called while holding an entry: use [`log_io_as`] there).
 fn log_io(inner: &Inner, id: &PublicKey, direction: &'static str, message: &[u8]) {
     if tracing::enabled!(tracing::Level::TRACE) {
         let prefix = inner
@@ -1218,6 +1253,14 @@ fn log_io(inner: &Inner, id: &PublicKey, direction: &'static str, message: &[u8]
             .get(id)
             .map(|entry| entry.state.log_prefix())
             .unwrap_or_else(|| Owner::Openingd.name().to_owned());
+        tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
+    }
+}
+
+/// [`log_io`] for a caller that holds the peer's entry.
+fn log_io_as(state: &PeerState, id: &PublicKey, direction: &'static str, message: &[u8]) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let prefix = state.log_prefix();
         tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
     }
 }
@@ -1230,72 +1273,19 @@ struct Link {
     closed: watch::Receiver<bool>,
 }
 
-async fn writer(
-    link: Link,
-    mut socket: OwnedWriteHalf,
-    mut encryptor: Encryptor,
-    mut queue: mpsc::UnboundedReceiver<Outbound>,
-    budgets: Arc<Budgets>,
-) {
+/// Writes what senders queue until the connection closes (see [`Outbox::run_writer`]).
+async fn writer(link: Link, outbox: Outbox) {
     let Link {
         inner,
         id,
         connection_id,
         mut closed,
     } = link;
-    let mut out = Vec::new();
-    let reason = 'run: loop {
-        let first = tokio::select! {
-            biased;
-            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
-            next = queue.recv() => match next {
-                Some(next) => next,
-                None => break 'run "queue closed".to_owned(),
-            },
-        };
-        // Everything already queued goes out in the same write.
-        let (mut custom_bytes, mut control_bytes) = (0, 0);
-        let mut close_after = false;
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outbound::Message { bytes, class } => {
-                    log_io(&inner, &id, "OUT", &bytes);
-                    // Lengths were checked when queued; a message that still does not fit is
-                    // dropped with its budget released rather than killing the connection.
-                    if let Err(error) = encryptor.encrypt_into(&bytes, &mut out) {
-                        tracing::error!(node_id = %id, subsystem = "connectd", "dropping unsendable message: {error}");
-                    }
-                    match class {
-                        Class::Custom => custom_bytes += bytes.len(),
-                        Class::Control => control_bytes += bytes.len(),
-                    }
-                }
-                Outbound::CloseAfterFlush => close_after = true,
-            }
-            if !close_after && out.len() < MAX_WRITE_BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
-        let written = tokio::select! {
-            result = socket.write_all(&out) => result,
-            _ = stopped(&mut closed), if !close_after => break 'run "closed".to_owned(),
-        };
-        budgets.custom.release(custom_bytes);
-        budgets.control.release(control_bytes);
-        out.clear();
-        // After a burst, an idle connection should not keep a large write buffer.
-        if out.capacity() > IDLE_WRITE_BUFFER && queue.is_empty() {
-            out = Vec::new();
-        }
-        if let Err(error) = written {
-            break 'run format!("write failed: {error}");
-        }
-        if close_after {
-            let _ = tokio::time::timeout(FLUSH_ON_CLOSE, socket.shutdown()).await;
-            break 'run "closed after warning".to_owned();
-        }
+    let reason = tokio::select! {
+        reason = outbox.run_writer() => reason,
+        _ = stopped(&mut closed) => "closed".to_owned(),
     };
+    outbox.close();
     teardown(&inner, id, connection_id, &reason);
 }
 
@@ -1333,6 +1323,14 @@ async fn reader(
     let tick = tokio::time::sleep(tick_period(jitter));
     tokio::pin!(tick);
     let mut custom_queue: Option<mpsc::Sender<Vec<u8>>> = None;
+    // Connections sent to while handling this batch (ours, for pongs; any, for a handler's
+    // replies): written once the batch is done, one write each, with no task switch.
+    let mut touched: Vec<Outbox> = Vec::new();
+    let flush = |touched: &mut Vec<Outbox>| {
+        for outbox in touched.drain(..) {
+            outbox.flush();
+        }
+    };
     // True at the start: the buffer that carried `init` is freed unless a frame is half in.
     let mut drained = true;
     let reason = 'run: loop {
@@ -1355,11 +1353,14 @@ async fn reader(
             match action {
                 Action::Ignore => {}
                 Action::Reply(reply) => {
-                    let _ = outbox.send(reply, Class::Control);
+                    log_io(&inner, &id, "OUT", &reply);
+                    let _ = deferring_flushes(&mut touched, || outbox.send(&reply, Class::Control));
                 }
                 Action::Pong(pong) => {
                     if pings.allow(now) {
-                        let _ = outbox.send(pong, Class::Control);
+                        log_io(&inner, &id, "OUT", &pong);
+                        let _ =
+                            deferring_flushes(&mut touched, || outbox.send(&pong, Class::Control));
                     } else {
                         tracing::debug!(node_id = %id, subsystem = "connectd", "Ping rate exceeded: not answering");
                     }
@@ -1372,6 +1373,10 @@ async fn reader(
                     }
                 }
                 Action::Custom(_) => {
+                    if let Some(handler) = inner.custom_handler.get() {
+                        deferring_flushes(&mut touched, || handler.handle(&id, message));
+                        continue;
+                    }
                     let message = message.to_vec();
                     let Some(sink) = inner.custom_sink.get() else {
                         let _ = inner.events.send(PeerEvent::CustomMessage { id, message });
@@ -1382,10 +1387,14 @@ async fn reader(
                     // this peer only, and nothing is dropped.
                     let delivered = match queue.try_send(message) {
                         Ok(()) => true,
-                        Err(mpsc::error::TrySendError::Full(message)) => tokio::select! {
-                            sent = queue.send(message) => sent.is_ok(),
-                            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
-                        },
+                        Err(mpsc::error::TrySendError::Full(message)) => {
+                            // Replies already made must not wait with us.
+                            flush(&mut touched);
+                            tokio::select! {
+                                sent = queue.send(message) => sent.is_ok(),
+                                _ = stopped(&mut closed) => break 'run "closed".to_owned(),
+                            }
+                        }
                         Err(mpsc::error::TrySendError::Closed(_)) => false,
                     };
                     if !delivered {
@@ -1401,7 +1410,10 @@ async fn reader(
                 }
                 Action::WarnAndClose(text) => {
                     tracing::info!(node_id = %id, subsystem = "connectd", "Sending warning and closing: {text}");
-                    let _ = outbox.send(protocol::warning(&text), Class::Control);
+                    let warning = protocol::warning(&text);
+                    log_io(&inner, &id, "OUT", &warning);
+                    let _ = outbox.send(&warning, Class::Control);
+                    flush(&mut touched);
                     // The writer closes once the warning is out; if the peer does not
                     // take it in time, we close anyway.
                     outbox.close_after_flush();
@@ -1410,6 +1422,7 @@ async fn reader(
                 }
             }
         }
+        flush(&mut touched);
         // The socket had no more to give: free the buffer until it has.
         if drained {
             decryptor.release_idle_buffer();
@@ -1427,7 +1440,9 @@ async fn reader(
                 match keepalive.on_timer(Instant::now().into_std()) {
                     KeepaliveAction::Nothing => {}
                     KeepaliveAction::SendPing => {
-                        let _ = outbox.send(protocol::keepalive_ping(), Class::Control);
+                        let ping = protocol::keepalive_ping();
+                        log_io(&inner, &id, "OUT", &ping);
+                        let _ = outbox.send(&ping, Class::Control);
                     }
                     KeepaliveAction::HangUp => break 'run "Last ping unreturned: hanging up".to_owned(),
                 }

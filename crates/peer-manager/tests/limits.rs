@@ -46,7 +46,7 @@ async fn held_open(stream: &mut TcpStream) -> bool {
 async fn serves_a_good_peer(from: &PeerManager, to: &PeerManager) {
     let mut to_events = to.subscribe();
     connect(from, to).await;
-    from.send_custom(&to.node_id(), vec![0x80, 0x11, 0xaa])
+    from.send_custom(&to.node_id(), &[0x80, 0x11, 0xaa])
         .unwrap();
     assert_eq!(
         custom_from(&mut to_events, from.node_id()).await,
@@ -179,14 +179,14 @@ async fn inbound_peers_without_channels_are_capped_but_channel_peers_and_reconne
 
     // A reconnect replaces the older connection and is not refused.
     let mut again = admitted(&b, &mut events, 11).await;
-    b.send_custom(&node_id(11), vec![0x80, 0x13]).unwrap();
+    b.send_custom(&node_id(11), &[0x80, 0x13]).unwrap();
     assert_eq!(again.recv_skipping_pings().await, Some(vec![0x80, 0x13]));
     assert_eq!(b.inbound_peers_without_channel(), 2);
 
     // A peer the node has a channel with is always admitted.
     b.restore_peer(node_id(14), None, [(1, ChannelState::ChanneldNormal)]);
     let mut channel_peer = admitted(&b, &mut events, 14).await;
-    b.send_custom(&node_id(14), vec![0x80, 0x15]).unwrap();
+    b.send_custom(&node_id(14), &[0x80, 0x15]).unwrap();
     assert_eq!(
         channel_peer.recv_skipping_pings().await,
         Some(vec![0x80, 0x15])
@@ -243,7 +243,7 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     let started = Instant::now();
     // 256 KiB fit in a's 1 MiB queue: a sends them as fast as TCP lets it.
     for message in &messages {
-        a.send_custom(&b.node_id(), message.clone()).unwrap();
+        a.send_custom(&b.node_id(), message).unwrap();
     }
     for (i, message) in messages.iter().enumerate() {
         assert_eq!(
@@ -265,7 +265,7 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     assert!(b.peer(&a.node_id()).unwrap().connection.is_some());
     assert_eq!(a.ping(&b.node_id(), 0, 4).await, Ok(8));
     let mut a_events = a.subscribe();
-    b.send_custom(&a.node_id(), vec![0x80, 0x19]).unwrap();
+    b.send_custom(&a.node_id(), &[0x80, 0x19]).unwrap();
     assert_eq!(
         custom_from(&mut a_events, b.node_id()).await,
         vec![0x80, 0x19]

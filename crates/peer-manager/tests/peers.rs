@@ -32,14 +32,14 @@ async fn two_nodes_connect_exchange_init_and_custom_messages_both_ways() {
     assert_eq!(seen_by_b.connection.unwrap().direction, Direction::Inbound);
 
     assert_eq!(
-        a.send_custom(&b.node_id(), vec![0xff, 0xff, 1, 2, 3]),
+        a.send_custom(&b.node_id(), &[0xff, 0xff, 1, 2, 3]),
         Ok(Owner::Openingd)
     );
     assert_eq!(
         custom_from(&mut b_events, a.node_id()).await,
         vec![0xff, 0xff, 1, 2, 3]
     );
-    b.send_custom(&a.node_id(), vec![0x80, 0x01]).unwrap();
+    b.send_custom(&a.node_id(), &[0x80, 0x01]).unwrap();
     assert_eq!(
         custom_from(&mut a_events, b.node_id()).await,
         vec![0x80, 0x01]
@@ -65,7 +65,7 @@ async fn many_messages_of_every_size_arrive_in_order() {
         .collect();
     for message in &messages {
         while let Err(SendCustomError::Queue(SendError::QueueFull { .. })) =
-            a.send_custom(&b.node_id(), message.clone())
+            a.send_custom(&b.node_id(), message)
         {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -75,7 +75,7 @@ async fn many_messages_of_every_size_arrive_in_order() {
     }
     let mut largest = vec![0x80, 0x81];
     largest.resize(65535, 0x5a);
-    a.send_custom(&b.node_id(), largest.clone()).unwrap();
+    a.send_custom(&b.node_id(), &largest).unwrap();
     assert_eq!(custom_from(&mut b_events, a.node_id()).await, largest);
 }
 
@@ -90,9 +90,9 @@ async fn three_nodes_route_custom_messages_to_the_right_peer() {
     connect(&right, &hub).await;
     connected(&mut right_events, hub.node_id()).await;
     assert_eq!(hub.peers().len(), 2);
-    hub.send_custom(&left.node_id(), vec![0x80, 0x05, b'L'])
+    hub.send_custom(&left.node_id(), &[0x80, 0x05, b'L'])
         .unwrap();
-    hub.send_custom(&right.node_id(), vec![0x80, 0x05, b'R'])
+    hub.send_custom(&right.node_id(), &[0x80, 0x05, b'R'])
         .unwrap();
     assert_eq!(
         custom_from(&mut left_events, hub.node_id()).await,
@@ -116,13 +116,13 @@ async fn disconnect_forgets_a_channelless_peer_and_reconnect_works() {
     disconnected(&mut b_events, a.node_id()).await;
     assert!(a.peer(&b.node_id()).is_none());
     assert_eq!(
-        a.send_custom(&b.node_id(), vec![0x80, 0x01]),
+        a.send_custom(&b.node_id(), &[0x80, 0x01]),
         Err(SendCustomError::NoSuchPeer)
     );
 
     connect(&a, &b).await;
     connected(&mut b_events, a.node_id()).await;
-    a.send_custom(&b.node_id(), vec![0x80, 0x07]).unwrap();
+    a.send_custom(&b.node_id(), &[0x80, 0x07]).unwrap();
     assert_eq!(
         custom_from(&mut b_events, a.node_id()).await,
         vec![0x80, 0x07]
@@ -151,7 +151,7 @@ async fn connecting_twice_reuses_the_connection_and_a_second_socket_replaces_the
     disconnected(&mut a_events, b.node_id()).await;
     let info = b.peer(&a.node_id()).unwrap();
     assert!(info.connection.is_some());
-    b.send_custom(&a.node_id(), vec![0x80, 0x09]).unwrap();
+    b.send_custom(&a.node_id(), &[0x80, 0x09]).unwrap();
     assert_eq!(
         duplicate.recv_skipping_pings().await,
         Some(vec![0x80, 0x09])
@@ -362,18 +362,18 @@ async fn ownership_gates_custom_messages() {
     connect(&a, &b).await;
     let id = b.node_id();
     a.apply(&id, PeerInput::ChannelOpened(1)).unwrap();
-    assert_eq!(a.send_custom(&id, vec![0x80, 0x01]), Ok(Owner::Channeld));
+    assert_eq!(a.send_custom(&id, &[0x80, 0x01]), Ok(Owner::Channeld));
     assert_eq!(a.peer(&id).unwrap().log_prefix, "channeld-chan#1");
     a.apply(&id, PeerInput::ClosingStarted(1)).unwrap();
     assert_eq!(
-        a.send_custom(&id, vec![0x80, 0x01]),
+        a.send_custom(&id, &[0x80, 0x01]),
         Err(SendCustomError::Refused(SendRefused::OwnedBy(
             Owner::Closingd
         )))
     );
     a.apply(&id, PeerInput::FundingSpent(1)).unwrap();
     assert_eq!(
-        a.send_custom(&id, vec![0x80, 0x01]),
+        a.send_custom(&id, &[0x80, 0x01]),
         Err(SendCustomError::Refused(SendRefused::OwnedBy(
             Owner::Onchaind
         )))
@@ -395,12 +395,12 @@ async fn a_peer_with_a_channel_stays_known_and_is_redialled() {
     let info = a.peer(&b.node_id()).unwrap();
     assert_eq!(info.channels.len(), 1);
     assert_eq!(
-        a.send_custom(&b.node_id(), vec![0x80, 0x01]),
+        a.send_custom(&b.node_id(), &[0x80, 0x01]),
         Err(SendCustomError::Refused(SendRefused::NotConnected))
     );
     connected(&mut a_events, b.node_id()).await;
     assert_eq!(
-        a.send_custom(&b.node_id(), vec![0x80, 0x01]),
+        a.send_custom(&b.node_id(), &[0x80, 0x01]),
         Ok(Owner::Channeld)
     );
 }
@@ -418,7 +418,7 @@ async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     let stuck_id = PublicKey::from_secret_key_global(&key(1));
     let mut sent = 0usize;
     let full = loop {
-        match b.send_custom(&stuck_id, vec![0x80; 65_000]) {
+        match b.send_custom(&stuck_id, &[0x80; 65_000]) {
             Ok(_) => sent += 1,
             Err(SendCustomError::Queue(error @ SendError::QueueFull { .. })) => break error,
             Err(other) => panic!("{other}"),
@@ -429,7 +429,7 @@ async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     };
     assert!(full.to_string().contains("outgoing queue full"), "{full}");
     // Another peer is unaffected.
-    b.send_custom(&c.node_id(), vec![0x80, 0x0b]).unwrap();
+    b.send_custom(&c.node_id(), &[0x80, 0x0b]).unwrap();
     assert_eq!(
         custom_from(&mut c_events, b.node_id()).await,
         vec![0x80, 0x0b]
@@ -444,7 +444,7 @@ async fn a_peer_that_stops_reading_and_misbehaves_is_still_dropped() {
     let mut stuck = RawPeer::connect(&key(1), &b).await;
     let stuck_id = PublicKey::from_secret_key_global(&key(1));
     // Fill the socket buffers and the queue: the writer is now blocked in a write.
-    while b.send_custom(&stuck_id, vec![0x80; 65_000]).is_ok() {
+    while b.send_custom(&stuck_id, &[0x80; 65_000]).is_ok() {
         tokio::task::yield_now().await;
     }
     // The warning can never be flushed; the node must close anyway.
@@ -522,9 +522,7 @@ async fn a_slow_custom_sink_holds_back_its_peer_and_loses_nothing() {
         .map(|i| [&[0x80, 0x01][..], &i.to_be_bytes()].concat())
         .collect();
     for message in &sent {
-        a.send_custom_waiting(&b.node_id(), message.clone())
-            .await
-            .unwrap();
+        a.send_custom_waiting(&b.node_id(), message).await.unwrap();
     }
     let mut queue = tokio::time::timeout(WAIT, async {
         loop {
@@ -558,4 +556,54 @@ async fn a_slow_custom_sink_holds_back_its_peer_and_loses_nothing() {
     a.shutdown().await;
     b.shutdown().await;
     c.shutdown().await;
+}
+
+/// A sink handing every connection's messages to one queue.
+struct OneQueue(tokio::sync::mpsc::Sender<Vec<u8>>);
+
+impl peer_manager::CustomMessageSink for OneQueue {
+    fn open(&self, _: PublicKey) -> tokio::sync::mpsc::Sender<Vec<u8>> {
+        self.0.clone()
+    }
+}
+
+/// Echoes every custom message back from inside the reader, as a request/response protocol
+/// built on the handler would.
+struct Echo(PeerManager);
+
+impl peer_manager::CustomMessageHandler for Echo {
+    fn handle(&self, from: &PublicKey, message: &[u8]) {
+        self.0.send_custom(from, message).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_handler_answers_inside_the_reader_in_order_and_loses_nothing() {
+    let a = node(1).await;
+    let b = node(2).await;
+    assert!(b.set_custom_handler(std::sync::Arc::new(Echo(b.clone()))));
+    let (to_a, mut at_a) = tokio::sync::mpsc::channel(64);
+    assert!(a.set_custom_sink(std::sync::Arc::new(OneQueue(to_a))));
+    connect(&a, &b).await;
+    // Enough to fill many reads, so replies made in one batch go out together.
+    let sent: Vec<Vec<u8>> = (0..3_000u32)
+        .map(|i| [&[0x80, 0x21][..], &i.to_be_bytes(), &[0x5a; 100]].concat())
+        .collect();
+    let sender = tokio::spawn({
+        let (a, b_id, sent) = (a.clone(), b.node_id(), sent.clone());
+        async move {
+            for message in &sent {
+                a.send_custom_waiting(&b_id, message).await.unwrap();
+            }
+        }
+    });
+    let mut received = Vec::new();
+    while received.len() < sent.len() {
+        let message = tokio::time::timeout(WAIT, at_a.recv()).await.unwrap();
+        received.push(message.unwrap());
+    }
+    sender.await.unwrap();
+    assert_eq!(received, sent);
+    a.shutdown().await;
+    b.shutdown().await;
 }

@@ -784,7 +784,7 @@ fn sendcustommsg(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     }
     let sent = match ctx.check {
         Some(_) => manager.check_custom(&id),
-        None => manager.send_custom(&id, message),
+        None => manager.send_custom(&id, &message),
     };
     let owner = sent.map_err(|error| match error {
         SendCustomError::NoSuchPeer => {
