@@ -7,38 +7,75 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::commands::{self, Reply, Session};
 use crate::control::NodeControl;
 use crate::error::RpcError;
 use crate::filter;
-use crate::framing::{error_frame, result_frame, split_value, Split};
+use crate::framing::{error_frame, result_frame, Next, ValueSplitter};
 use crate::request::parse_request;
 
-/// The socket's limits.
+/// The socket's path and limits. Each limit bounds what one client, or many, can make the node
+/// hold; a request or connection past one is refused and the node carries on.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
     /// The socket's path.
     pub path: PathBuf,
-    /// The largest request accepted; a connection whose next request grows beyond this is
-    /// answered with an error and closed.
+    /// The largest request accepted, in bytes (lnpeerd's `--rpc-max-request-bytes`). A
+    /// connection whose next request grows beyond this is answered with an error (`id` null,
+    /// -32600 `Request larger than N bytes`) and closed, without reading the rest.
     pub max_request_bytes: usize,
+    /// How deeply arrays and objects may nest in a request, the request object itself being
+    /// level 1 (lnpeerd's `--rpc-max-nesting-depth`). A request that opens one level more is
+    /// answered with an error (`id` null, -32600 `Request nested deeper than N levels`) and its
+    /// connection closed, as soon as that bracket is read.
+    ///
+    /// CLN's requests nest a few levels. At most [`RpcConfig::MAX_NESTING_DEPTH_CEILING`]:
+    /// the members parsed into a `serde_json::Value` on their own (`filter`, some params) sit
+    /// at least one level down, and serde_json refuses a `Value` nested 128 deep, so under the
+    /// ceiling every member a request can hold still parses. Checking the value is the
+    /// caller's job.
+    pub max_nesting_depth: usize,
+    /// How many connections may be open at once (lnpeerd's `--rpc-max-connections`). Each
+    /// holds a read buffer, a queue of responses and a task, so without a bound a local client
+    /// could exhaust memory or descriptors; CLN has none. lightning-cli, pyln-client and each
+    /// plugin hold one or a few. A connection past the limit is closed at once, unread, and a
+    /// warning logged once per burst of refusals; a slot frees when a connection closes.
+    pub max_connections: usize,
     /// Responses a connection may have waiting to be written before it stops reading.
     pub max_pending_responses: usize,
 }
 
 impl RpcConfig {
-    /// Defaults: 16 MiB requests, 256 pending responses.
+    /// [`RpcConfig::max_request_bytes`]'s default, 16 MiB.
+    pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 << 20;
+    /// [`RpcConfig::max_nesting_depth`]'s default.
+    pub const DEFAULT_MAX_NESTING_DEPTH: usize = 64;
+    /// The largest [`RpcConfig::max_nesting_depth`] that keeps every member of a request
+    /// within serde_json's recursion limit.
+    pub const MAX_NESTING_DEPTH_CEILING: usize = 128;
+    /// [`RpcConfig::max_connections`]'s default.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+    /// [`RpcConfig::max_pending_responses`]'s default.
+    pub const DEFAULT_MAX_PENDING_RESPONSES: usize = 256;
+
+    /// The socket at `path` with the defaults: requests of at most 16 MiB
+    /// ([`RpcConfig::DEFAULT_MAX_REQUEST_BYTES`]) nested at most 64 levels deep
+    /// ([`RpcConfig::DEFAULT_MAX_NESTING_DEPTH`]), at most 256 connections open
+    /// ([`RpcConfig::DEFAULT_MAX_CONNECTIONS`]), and 256 responses waiting per connection
+    /// ([`RpcConfig::DEFAULT_MAX_PENDING_RESPONSES`]).
     pub fn new(path: PathBuf) -> Self {
         RpcConfig {
             path,
-            max_request_bytes: 16 << 20,
-            max_pending_responses: 256,
+            max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
+            max_nesting_depth: Self::DEFAULT_MAX_NESTING_DEPTH,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_pending_responses: Self::DEFAULT_MAX_PENDING_RESPONSES,
         }
     }
 }
@@ -136,13 +173,46 @@ async fn accept(
     mut stopped: watch::Receiver<bool>,
 ) {
     let for_connections = stopped.clone();
+    // A semaphore cannot hold more permits than this; so many connections is no limit anyway.
+    let slots = Arc::new(Semaphore::new(
+        config.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    // Refusals since the last accepted connection: one warning per burst, not per refusal.
+    let mut refused_in_burst: u64 = 0;
     loop {
         tokio::select! {
             _ = until_stopped(&mut stopped) => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve(stream, config.clone(), node.clone(), for_connections.clone()));
-                }
+                Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        if refused_in_burst > 1 {
+                            tracing::info!(
+                                subsystem = "jsonrpc",
+                                "RPC connections accepted again after {refused_in_burst} refused"
+                            );
+                        }
+                        refused_in_burst = 0;
+                        tokio::spawn(serve(
+                            stream,
+                            slot,
+                            config.clone(),
+                            node.clone(),
+                            for_connections.clone(),
+                        ));
+                    }
+                    Err(_) => {
+                        if refused_in_burst == 0 {
+                            tracing::warn!(
+                                subsystem = "jsonrpc",
+                                "RPC connection refused: {} connections open (rpc-max-connections)",
+                                config.max_connections
+                            );
+                        }
+                        refused_in_burst += 1;
+                        // Closed unread: the client sees the end of the stream.
+                        drop(stream);
+                    }
+                },
                 Err(error) => {
                     tracing::warn!(subsystem = "jsonrpc", "accept failed: {error}");
                     // Out of descriptors, most likely: give other work a chance to free some.
@@ -165,8 +235,11 @@ struct Outgoing {
     then_stop: bool,
 }
 
+/// Serves one connection. `_slot` is its place under `max_connections`, given back when this
+/// returns, whichever way.
 async fn serve(
     stream: UnixStream,
+    _slot: OwnedSemaphorePermit,
     config: Arc<RpcConfig>,
     node: Arc<dyn NodeControl>,
     mut stopped: watch::Receiver<bool>,
@@ -175,45 +248,50 @@ async fn serve(
     let (frames, queue) = mpsc::channel(config.max_pending_responses);
     let writer = tokio::spawn(write_frames(writer, queue, node.clone()));
     let session = Session::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(8 << 10);
+    let mut requests = ValueSplitter::new(config.max_nesting_depth);
     'read: loop {
-        let mut consumed = 0;
-        loop {
-            match split_value(&buf[consumed..]) {
-                Split::Value { start, end } => {
-                    let text = &buf[consumed + start..consumed + end];
-                    consumed += end;
+        // Each error here ends the connection: the stream cannot be resynchronised.
+        let refusal = loop {
+            match requests.next_value() {
+                Next::Value(text) => {
                     if !handle(text, &node, &session, &frames).await {
                         break 'read;
                     }
                 }
-                Split::Incomplete { skip } => {
-                    consumed += skip;
-                    break;
-                }
-                Split::Invalid(error) => {
-                    let shown = String::from_utf8_lossy(&buf[consumed..]);
+                Next::NeedMore => break None,
+                Next::Invalid(error) => {
+                    let shown = String::from_utf8_lossy(requests.unconsumed());
                     let shown: String = shown.chars().take(200).collect();
-                    let error = RpcError::invalid_request(format!(
+                    break Some(format!(
                         "Failed to parse RPC JSON response '{shown}': {error}"
                     ));
-                    let _ = frames.send(outgoing(error_frame(None, &error))).await;
-                    break 'read;
+                }
+                Next::TooDeep => {
+                    break Some(format!(
+                        "Request nested deeper than {} levels",
+                        config.max_nesting_depth
+                    ));
                 }
             }
-        }
-        buf.drain(..consumed);
-        if buf.len() > config.max_request_bytes {
-            let error = RpcError::invalid_request(format!(
-                "Request larger than {} bytes",
-                config.max_request_bytes
-            ));
+        };
+        // An unfinished request already at the limit will be larger than it.
+        let refusal = refusal.or_else(|| {
+            (requests.unconsumed().len() >= config.max_request_bytes)
+                .then(|| format!("Request larger than {} bytes", config.max_request_bytes))
+        });
+        if let Some(message) = refusal {
+            let error = RpcError::invalid_request(message);
             let _ = frames.send(outgoing(error_frame(None, &error))).await;
             break;
         }
+        // Read no further than the limit, so a request over it is refused however it is cut
+        // into reads.
+        let room = config
+            .max_request_bytes
+            .saturating_sub(requests.unconsumed().len());
         tokio::select! {
             _ = until_stopped(&mut stopped) => break,
-            read = reader.read_buf(&mut buf) => match read {
+            read = requests.read_from(&mut reader, room) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             },
@@ -231,20 +309,13 @@ fn outgoing(bytes: Vec<u8>) -> Outgoing {
     }
 }
 
-/// Serves one request; false if the connection should stop reading.
+/// Serves one request (a whole JSON value); false if the connection should stop reading.
 async fn handle(
-    text: &[u8],
+    text: &str,
     node: &Arc<dyn NodeControl>,
     session: &Session,
     frames: &mpsc::Sender<Outgoing>,
 ) -> bool {
-    let Ok(text) = std::str::from_utf8(text) else {
-        let error = RpcError::invalid_request("Expected {} for json command: not UTF-8");
-        return frames
-            .send(outgoing(error_frame(None, &error)))
-            .await
-            .is_ok();
-    };
     let request = match parse_request(text) {
         Ok(request) => request,
         Err(rejected) => {
@@ -327,4 +398,29 @@ async fn write_frames(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_the_depth_ceiling_every_member_still_parses_as_a_value() {
+        let ceiling = RpcConfig::MAX_NESTING_DEPTH_CEILING;
+        // The deepest member a request can hold sits one level below the request object.
+        let filter = format!("{}{}", "[".repeat(ceiling - 1), "]".repeat(ceiling - 1));
+        let text = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"getinfo","params":[],"filter":{filter}}}"#
+        );
+        let mut requests = ValueSplitter::new(ceiling);
+        requests.push(text.as_bytes());
+        let Next::Value(value) = requests.next_value() else {
+            panic!("a request at the ceiling was refused");
+        };
+        let filter = parse_request(value).unwrap().filter.unwrap();
+        assert!(serde_json::from_str::<Value>(filter.get()).is_ok());
+        // One level more and serde_json refuses it.
+        let deeper = format!("[{}]", filter.get());
+        assert!(serde_json::from_str::<Value>(&deeper).is_err());
+    }
 }
