@@ -1295,10 +1295,18 @@ fn a_corpus_of_bad_rpc_requests_gets_clns_errors_and_the_node_survives() {
     );
     assert_eq!(
         rpc.error(),
-        (json!(10), -32602, "too many parameters: got 1, expected 0".into())
+        (
+            json!(10),
+            -32602,
+            "too many parameters: got 1, expected 0".into()
+        )
     );
     rpc.still_serves(&node);
-    let too_deep = (null.clone(), -32600, "Request nested deeper than 64 levels".to_owned());
+    let too_deep = (
+        null.clone(),
+        -32600,
+        "Request nested deeper than 64 levels".to_owned(),
+    );
     let nested = levels(DEPTH);
     for request in [
         nested.clone(),
