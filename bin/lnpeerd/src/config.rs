@@ -37,6 +37,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use peer_manager::PeerManagerConfig;
+use rpc::RpcConfig;
 use wire::ChainHash;
 
 use crate::logging::LogLevel;
@@ -59,6 +60,11 @@ pub const MAX_ALIAS_LEN: usize = 32;
 /// The smallest `--peer-send-queue-bytes`: one message of the largest size (BOLT 8's 16-bit
 /// length), so that any message can be queued.
 const MIN_SEND_QUEUE_BYTES: u64 = 65_535;
+
+/// The smallest `--rpc-max-request-bytes`. Any limit refuses some requests; below this it would
+/// refuse everyday ones (a `connect` with its id, host and port is a few hundred bytes), which
+/// is a mistake, not a hardening. A `sendcustommsg` of the largest message needs about 128 KiB.
+const MIN_RPC_REQUEST_BYTES: u64 = 4096;
 
 /// CLN's include depth limit (`gather_file_configvars`): deep enough for any real setup,
 /// shallow enough to stop an include loop quickly.
@@ -311,6 +317,38 @@ impl PeerLimits {
     }
 }
 
+/// The JSON-RPC server's limits that options set. The defaults are the server's own
+/// ([`RpcConfig`]'s `DEFAULT_*` constants), which say what each limit bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcLimits {
+    /// `--rpc-max-request-bytes`: the largest request accepted.
+    pub max_request_bytes: usize,
+    /// `--rpc-max-nesting-depth`: arrays and objects open at once in a request, at most
+    /// [`RpcConfig::MAX_NESTING_DEPTH_CEILING`].
+    pub max_nesting_depth: usize,
+    /// `--rpc-max-connections`: connections open at once.
+    pub max_connections: usize,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        RpcLimits {
+            max_request_bytes: RpcConfig::DEFAULT_MAX_REQUEST_BYTES,
+            max_nesting_depth: RpcConfig::DEFAULT_MAX_NESTING_DEPTH,
+            max_connections: RpcConfig::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl RpcLimits {
+    /// Copies these limits into the RPC server's configuration.
+    pub fn apply_to(&self, config: &mut RpcConfig) {
+        config.max_request_bytes = self.max_request_bytes;
+        config.max_nesting_depth = self.max_nesting_depth;
+        config.max_connections = self.max_connections;
+    }
+}
+
 /// The node's configuration after all sources are merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -347,6 +385,8 @@ pub struct Config {
     pub plugin_hook_timeout: std::time::Duration,
     /// `--ping-burst`, `--max-pending-handshakes` and the other peer limits.
     pub peer_limits: PeerLimits,
+    /// `--rpc-max-request-bytes` and the other JSON-RPC server limits.
+    pub rpc_limits: RpcLimits,
     /// Options nobody here knows, in the order read, without dashes; values as given.
     pub extra: Vec<(String, Option<String>)>,
 }
@@ -435,6 +475,7 @@ impl Config {
             default_plugin_dir: true,
             plugin_hook_timeout: std::time::Duration::from_secs(60),
             peer_limits: PeerLimits::default(),
+            rpc_limits: RpcLimits::default(),
             extra: Vec::new(),
         };
         for setting in base.iter().chain(&net).chain(&cmdline) {
@@ -607,6 +648,26 @@ impl Config {
             }
             "peer-inbound-burst" => {
                 self.peer_limits.inbound_burst_bytes = setting.number("bytes", 1)?;
+            }
+            "rpc-max-request-bytes" => {
+                self.rpc_limits.max_request_bytes =
+                    setting.number("bytes", MIN_RPC_REQUEST_BYTES)?;
+            }
+            "rpc-max-nesting-depth" => {
+                let depth: usize = setting.number("levels", 1)?;
+                let ceiling = RpcConfig::MAX_NESTING_DEPTH_CEILING;
+                if depth > ceiling {
+                    // Deeper requests would pass the server's check and still fail in
+                    // serde_json, whose recursion limit is 128 levels.
+                    return Err(setting.invalid(&format!(
+                        "{depth} is too large (at most {ceiling}: serde_json refuses values \
+                         nested 128 levels deep, and a request's members sit one level below it)"
+                    )));
+                }
+                self.rpc_limits.max_nesting_depth = depth;
+            }
+            "rpc-max-connections" => {
+                self.rpc_limits.max_connections = setting.number("connections", 1)?;
             }
             other => {
                 // Every name in OPTIONS has an arm above; a new one without is a bug here.
@@ -823,6 +884,25 @@ const OPTIONS: &[OptSpec] = &[
         "<bytes>",
         Some("8388608"),
         "Bytes one peer may send at once above --peer-inbound-rate",
+    ),
+    // The JSON-RPC limits: each default is the RPC server's (a test checks they agree).
+    value(
+        "rpc-max-request-bytes",
+        "<bytes>",
+        Some("16777216"),
+        "Largest JSON-RPC request accepted; a larger one closes its connection (at least 4096)",
+    ),
+    value(
+        "rpc-max-nesting-depth",
+        "<levels>",
+        Some("64"),
+        "Arrays and objects nested in one JSON-RPC request; deeper is refused (1 to 128)",
+    ),
+    value(
+        "rpc-max-connections",
+        "<count>",
+        Some("256"),
+        "JSON-RPC connections open at once; one more is closed unread (at least 1)",
     ),
     flag("help", None, "Print this message and exit (also -h)"),
     flag("version", None, "Print the version and exit"),
@@ -1179,6 +1259,7 @@ mod tests {
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
                 peer_limits: PeerLimits::default(),
+                rpc_limits: RpcLimits::default(),
                 extra: vec![],
             }
         }
@@ -1283,6 +1364,24 @@ mod tests {
                     c.peer_limits.inbound_burst_bytes = 1;
                 },
             ),
+            (&["--rpc-max-request-bytes=4096"], |c, _| {
+                c.rpc_limits.max_request_bytes = 4096;
+            }),
+            (&["--rpc-max-request-bytes", "1073741824"], |c, _| {
+                c.rpc_limits.max_request_bytes = 1 << 30;
+            }),
+            (&["--rpc-max-nesting-depth=1"], |c, _| {
+                c.rpc_limits.max_nesting_depth = 1;
+            }),
+            (&["--rpc-max-nesting-depth=128"], |c, _| {
+                c.rpc_limits.max_nesting_depth = RpcConfig::MAX_NESTING_DEPTH_CEILING;
+            }),
+            (&["--rpc-max-connections=1"], |c, _| {
+                c.rpc_limits.max_connections = 1;
+            }),
+            (&["--rpc-max-connections", "100000"], |c, _| {
+                c.rpc_limits.max_connections = 100_000;
+            }),
         ];
         for (list, edit) in cases {
             let home = Home::new();
@@ -1414,6 +1513,43 @@ mod tests {
                 &["--peer-inbound-burst=0"],
                 "--peer-inbound-burst: 0 is too small (at least 1)",
             ),
+            (
+                &["--rpc-max-request-bytes=4095"],
+                "--rpc-max-request-bytes: 4095 is too small (at least 4096)",
+            ),
+            (
+                &["--rpc-max-request-bytes=16MiB"],
+                "--rpc-max-request-bytes: '16MiB' is not a number of bytes",
+            ),
+            (
+                &["--rpc-max-request-bytes"],
+                "--rpc-max-request-bytes: requires an argument",
+            ),
+            (
+                &["--rpc-max-nesting-depth=0"],
+                "--rpc-max-nesting-depth: 0 is too small (at least 1)",
+            ),
+            (
+                &["--rpc-max-nesting-depth=129"],
+                "--rpc-max-nesting-depth: 129 is too large (at most 128: serde_json refuses \
+                 values nested 128 levels deep, and a request's members sit one level below it)",
+            ),
+            (
+                &["--rpc-max-nesting-depth=99999999999999999999"],
+                "--rpc-max-nesting-depth: 99999999999999999999 is too large",
+            ),
+            (
+                &["--rpc-max-nesting-depth=-1"],
+                "--rpc-max-nesting-depth: '-1' is not a number of levels",
+            ),
+            (
+                &["--rpc-max-connections=0"],
+                "--rpc-max-connections: 0 is too small (at least 1)",
+            ),
+            (
+                &["--rpc-max-connections=lots"],
+                "--rpc-max-connections: 'lots' is not a number of connections",
+            ),
             (&["--foo"], "unknown option: --foo"),
             (&["--foo=bar"], "unknown option: --foo"),
             (&["-x"], "unknown option: -x"),
@@ -1473,6 +1609,8 @@ mod tests {
              rgb=000001\n\
              log-level=unusual\n\
              addr=base:1\n\
+             rpc-max-connections=8\n\
+             rpc-max-nesting-depth=16\n\
              \n\
              developer\n",
         );
@@ -1482,11 +1620,14 @@ mod tests {
              log-level=debug\n\
              addr=net:2\n\
              bind-addr=127.0.0.1:3\n\
+             rpc-max-connections=9\n\
              rpc-file=rpc\n",
         );
         // A config for another network is not read.
         home.write("bitcoin", "alias=WRONG\n");
-        let config = home.parse(&["--alias=CLI", "--addr=cli:3"]).unwrap();
+        let config = home
+            .parse(&["--alias=CLI", "--addr=cli:3", "--rpc-max-nesting-depth=32"])
+            .unwrap();
         let ldir = home.ldir();
         assert_eq!(
             config,
@@ -1506,6 +1647,11 @@ mod tests {
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
                 peer_limits: PeerLimits::default(),
+                rpc_limits: RpcLimits {
+                    max_connections: 9,
+                    max_nesting_depth: 32,
+                    ..RpcLimits::default()
+                },
                 extra: vec![],
             }
         );
@@ -1545,7 +1691,7 @@ mod tests {
     }
 
     #[test]
-    fn peer_limit_defaults_in_help_are_the_peer_managers() {
+    fn limit_defaults_in_help_are_the_peer_managers_and_the_rpc_servers() {
         let home = Home::new();
         let limits = [
             "ping-burst",
@@ -1579,6 +1725,54 @@ mod tests {
         assert_eq!(config.init_timeout, Duration::from_secs(3));
         assert_eq!(config.inbound_bytes_per_second, 0);
         assert_eq!(config.handshake_timeout, peer_manager::HANDSHAKE_TIMEOUT);
+
+        // The same for the RPC server's limits, against its constants.
+        let rpc_defaults = [
+            (
+                "rpc-max-request-bytes",
+                RpcConfig::DEFAULT_MAX_REQUEST_BYTES,
+            ),
+            (
+                "rpc-max-nesting-depth",
+                RpcConfig::DEFAULT_MAX_NESTING_DEPTH,
+            ),
+            ("rpc-max-connections", RpcConfig::DEFAULT_MAX_CONNECTIONS),
+        ];
+        for (name, constant) in rpc_defaults {
+            let default = spec(name).and_then(|o| o.default).unwrap();
+            assert_eq!(default, constant.to_string(), "{name}");
+            let config = home.parse(&[&format!("--{name}={default}")]).unwrap();
+            assert_eq!(config.rpc_limits, RpcLimits::default(), "{name}={default}");
+        }
+        let server = RpcConfig::new(PathBuf::from("rpc"));
+        let mut config = RpcConfig::new(PathBuf::from("rpc"));
+        RpcLimits::default().apply_to(&mut config);
+        assert_eq!(
+            (
+                config.max_request_bytes,
+                config.max_nesting_depth,
+                config.max_connections
+            ),
+            (
+                server.max_request_bytes,
+                server.max_nesting_depth,
+                server.max_connections
+            )
+        );
+        // And options reach the server.
+        let limits = RpcLimits {
+            max_request_bytes: 4096,
+            max_nesting_depth: 128,
+            max_connections: 1,
+        };
+        limits.apply_to(&mut config);
+        assert_eq!(config.max_request_bytes, 4096);
+        assert_eq!(config.max_nesting_depth, 128);
+        assert_eq!(config.max_connections, 1);
+        assert_eq!(
+            config.max_pending_responses,
+            RpcConfig::DEFAULT_MAX_PENDING_RESPONSES
+        );
     }
 
     #[test]
@@ -1648,6 +1842,21 @@ mod tests {
                 "init-timeout",
                 1,
                 "0 is too small (at least 1)",
+            ),
+            (
+                "",
+                "rpc-max-nesting-depth=64\nrpc-max-nesting-depth=200\n",
+                "rpc-max-nesting-depth",
+                2,
+                "200 is too large (at most 128: serde_json refuses values nested 128 levels \
+                 deep, and a request's members sit one level below it)",
+            ),
+            (
+                "bitcoin",
+                "rpc-max-request-bytes=1024\n",
+                "rpc-max-request-bytes",
+                1,
+                "1024 is too small (at least 4096)",
             ),
             (
                 "",

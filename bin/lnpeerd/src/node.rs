@@ -219,17 +219,16 @@ impl Node {
             stop,
             plugins: plugins.clone(),
         });
-        let rpc =
-            match RpcServer::start(RpcConfig::new(config.rpc_file.clone()), controller.clone())
-                .await
-            {
-                Ok(rpc) => rpc,
-                Err(error) => {
-                    plugins.shutdown().await;
-                    manager.shutdown().await;
-                    return Err(NodeError::Rpc(error));
-                }
-            };
+        let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
+        config.rpc_limits.apply_to(&mut rpc_config);
+        let rpc = match RpcServer::start(rpc_config, controller.clone()).await {
+            Ok(rpc) => rpc,
+            Err(error) => {
+                plugins.shutdown().await;
+                manager.shutdown().await;
+                return Err(NodeError::Rpc(error));
+            }
+        };
         if let Err(error) = plugins.init_all(manager.clone()).await {
             rpc.shutdown().await;
             plugins.shutdown().await;

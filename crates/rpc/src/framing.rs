@@ -4,9 +4,9 @@
 //! incremental parser), and may be cut anywhere by the socket. Responses are compact JSON
 //! objects each followed by `"\n\n"`, which pyln-client and lightning-cli split on.
 //!
-//! [`ValueSplitter`] is the socket's splitter: it keeps its place between reads, so a request
-//! arriving in many reads is scanned once. [`split_value`] re-parses its whole input on every
-//! call; it serves the plugin reader and is the fuzz target's reference for the splitter.
+//! [`ValueSplitter`] is the socket's and the plugin reader's splitter: it keeps its place
+//! between reads, so a value arriving in many reads is scanned once. [`split_value`] re-parses
+//! its whole input on every call; it is the fuzz target's reference for the splitter.
 
 use std::io;
 

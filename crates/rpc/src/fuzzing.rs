@@ -229,7 +229,7 @@ fn check_invalid(data: &[u8], start: usize, at: usize) {
     );
 }
 
-/// [`split_value`] (the plugin reader's splitter) reads a value cut anywhere as "need more",
+/// [`split_value`] (the reference splitter) reads a value cut anywhere as "need more",
 /// never as a value or as garbage.
 fn check_cuts(value: &[u8]) {
     // A bare number or literal has no closing delimiter, so a cut one can read as a shorter

@@ -3,7 +3,8 @@
 //! We write compact JSON objects each followed by `"\n\n"` (pyln-client splits on it). The
 //! plugin may write objects back to back with no delimiter. An object with an `id` answers
 //! one of our requests; one without is a notification for the host. A message without
-//! `"jsonrpc"`, or output that is not JSON, kills the plugin, as in CLN.
+//! `"jsonrpc"`, or output that is not JSON, kills the plugin, as in CLN; so does output nested
+//! deeper than [`MAX_OUTPUT_NESTING_DEPTH`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,12 +13,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::RpcError;
-use crate::framing::{split_value, Split};
+use crate::framing::{Next, ValueSplitter};
+use crate::server::RpcConfig;
+
+/// How deeply arrays and objects may nest in one message from a plugin, the message object
+/// being level 1. Each message is parsed into a `serde_json::Value`, which serde_json refuses
+/// at 128 levels, so one less than the RPC server's ceiling: everything the splitter lets
+/// through parses, and anything deeper is caught early (at the bracket that crosses the limit,
+/// without buffering the rest) and logged as too deep rather than as unparsable.
+pub const MAX_OUTPUT_NESTING_DEPTH: usize = RpcConfig::MAX_NESTING_DEPTH_CEILING - 1;
 
 /// The error a caller gets when the plugin dies before answering.
 pub const PLUGIN_TERMINATED: i32 = -4;
@@ -236,32 +245,36 @@ async fn read_stdout(
     on_notification: OnNotification,
     exit: watch::Sender<Option<String>>,
 ) {
-    let mut buf: Vec<u8> = Vec::with_capacity(8 << 10);
+    // Keeps its place between reads, so a large answer arriving in many reads is scanned
+    // once rather than re-parsed from its start on every read.
+    let mut messages = ValueSplitter::new(MAX_OUTPUT_NESTING_DEPTH);
     let reason = 'read: loop {
-        let mut consumed = 0;
         loop {
-            match split_value(&buf[consumed..]) {
-                Split::Value { start, end } => {
-                    let text = &buf[consumed + start..consumed + end];
-                    consumed += end;
-                    if let Err(reason) = deliver(text, &pending, &on_notification) {
+            match messages.next_value() {
+                Next::Value(text) => {
+                    if let Err(reason) = deliver(text.as_bytes(), &pending, &on_notification) {
                         break 'read reason;
                     }
                 }
-                Split::Incomplete { skip } => {
-                    consumed += skip;
-                    break;
-                }
-                Split::Invalid(_) => {
+                Next::NeedMore => break,
+                // The stream cannot be resynchronised: the plugin is killed, as in CLN.
+                Next::Invalid(_) => {
                     break 'read format!(
                         "Failed to parse RPC JSON response '{}'",
-                        shown(&buf[consumed..])
+                        shown(messages.unconsumed())
+                    );
+                }
+                // Garbage too, as far as we are concerned, but say why.
+                Next::TooDeep => {
+                    break 'read format!(
+                        "JSON-RPC message nested deeper than {MAX_OUTPUT_NESTING_DEPTH} levels: '{}'",
+                        shown(messages.unconsumed())
                     );
                 }
             }
         }
-        buf.drain(..consumed);
-        match stdout.read_buf(&mut buf).await {
+        // No size limit, as before: plugins are trusted, and some answers are large.
+        match messages.read_from(&mut stdout, usize::MAX).await {
             Ok(0) => break "exited".to_owned(),
             Ok(_) => {}
             Err(error) => break format!("read failed: {error}"),
@@ -351,4 +364,133 @@ pub fn short_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    /// A plugin that runs `body` under `/bin/sh`.
+    fn script(dir: &Path, body: &str) -> Launch {
+        let path = dir.join("plugin.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Launch {
+            path,
+            cwd: dir.to_owned(),
+            developer: false,
+            version: "test".to_owned(),
+        }
+    }
+
+    fn spawn(
+        launch: &Launch,
+        on_notification: impl Fn(Notification) + Send + Sync + 'static,
+    ) -> PluginProcess {
+        let on_notification = Arc::new(on_notification);
+        let mut attempts = 0;
+        loop {
+            let on_notification = on_notification.clone();
+            match PluginProcess::spawn(launch, Box::new(move |n| on_notification(n))) {
+                Ok(process) => return process,
+                // Another test's fork may briefly hold its copy of the just-written script
+                // open for writing; exec then fails until that child execs too.
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("spawn: {e}"),
+            }
+        }
+    }
+
+    async fn exit_reason(process: &PluginProcess) -> String {
+        tokio::time::timeout(Duration::from_secs(10), process.exited())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_large_answer_written_in_many_pieces_arrives_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunk = "x".repeat(512);
+        // 2048 writes of 512 bytes: 1 MiB, read in many pieces.
+        let launch = script(
+            dir.path(),
+            &format!(
+                "read -r request\n\
+                 printf '%s' '{{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"result\":{{\"data\":\"'\n\
+                 i=0; while [ $i -lt 2048 ]; do printf '%s' '{chunk}'; i=$((i+1)); done\n\
+                 printf '%s' '\"}}}}'\n\
+                 sleep 30"
+            ),
+        );
+        let process = spawn(&launch, |_| {});
+        let answer = tokio::time::timeout(
+            Duration::from_secs(20),
+            process.request_raw("big", "big", "{}", None),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+        assert_eq!(answer["data"].as_str().map(str::len), Some(512 * 2048));
+        assert!(!process.has_exited());
+    }
+
+    #[tokio::test]
+    async fn garbage_kills_the_plugin_naming_what_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let launch = script(dir.path(), "printf 'hello, node'\nsleep 30");
+        let process = spawn(&launch, |_| {});
+        assert_eq!(
+            exit_reason(&process).await,
+            "Failed to parse RPC JSON response 'hello, node'"
+        );
+    }
+
+    #[tokio::test]
+    async fn output_nested_past_the_limit_kills_the_plugin_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = MAX_OUTPUT_NESTING_DEPTH - 1;
+        // At the limit: delivered (and serde_json parses it). One more level: refused at the
+        // bracket, though the message never ends.
+        let at_limit = format!(
+            r#"{{"jsonrpc":"2.0","method":"deep","params":{}{}}}"#,
+            "[".repeat(inner),
+            "]".repeat(inner)
+        );
+        // Why the limit is one under the server's ceiling: a whole message one level deeper
+        // would pass the splitter only to fail in serde_json.
+        let one_more = format!(
+            r#"{{"jsonrpc":"2.0","method":"deep","params":{}{}}}"#,
+            "[".repeat(inner + 1),
+            "]".repeat(inner + 1)
+        );
+        assert!(serde_json::from_str::<Value>(&at_limit).is_ok());
+        assert!(serde_json::from_str::<Value>(&one_more).is_err());
+        let too_deep = format!(
+            r#"{{"jsonrpc":"2.0","method":"deeper","params":{}"#,
+            "[".repeat(inner + 1)
+        );
+        let launch = script(
+            dir.path(),
+            &format!("printf '%s' '{at_limit}'\nprintf '%s' '{too_deep}'\nsleep 30"),
+        );
+        let (seen, methods) = std::sync::mpsc::channel();
+        let process = spawn(&launch, move |notification: Notification| {
+            let _ = seen.send(notification.method);
+        });
+        let reason = exit_reason(&process).await;
+        assert!(
+            reason.starts_with(&format!(
+                "JSON-RPC message nested deeper than {MAX_OUTPUT_NESTING_DEPTH} levels: \
+                 '{{\"jsonrpc\":\"2.0\",\"method\":\"deeper\""
+            )),
+            "{reason}"
+        );
+        assert_eq!(methods.try_iter().collect::<Vec<_>>(), ["deep"]);
+    }
 }
