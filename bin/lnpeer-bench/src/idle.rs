@@ -94,12 +94,12 @@ pub(crate) fn run_clients(args: &[String]) {
     let streams = runtime.block_on(async {
         let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
         let tasks: Vec<_> = (0..count)
-            .map(|_| {
+            .map(|index| {
                 let permits = permits.clone();
                 let address = address.clone();
                 tokio::spawn(async move {
                     let _permit = permits.acquire_owned().await.expect("the semaphore");
-                    connect(&address, &node).await
+                    connect(&address, &node, index).await
                 })
             })
             .collect();
@@ -123,11 +123,17 @@ pub(crate) fn run_clients(args: &[String]) {
 }
 
 /// Handshake as initiator with a fresh key, send our `init`, read the node's.
-async fn connect(address: &str, node: &PublicKey) -> Result<TcpStream, String> {
+///
+/// Connection `index` comes from source address 127.0.0.(2 + index % 250): each source address
+/// has its own ephemeral ports, so 10,000 connections fit even when the runs before this one
+/// left most of 127.0.0.1's ports in TIME_WAIT.
+async fn connect(address: &str, node: &PublicKey, index: usize) -> Result<TcpStream, String> {
     let key = SecretKey::from_slice(&crate::random_bytes()).map_err(|e| e.to_string())?;
-    let mut stream = TcpStream::connect(address)
-        .await
-        .map_err(|e| e.to_string())?;
+    let target: std::net::SocketAddr = address.parse().map_err(|e| format!("{address}: {e}"))?;
+    let source = std::net::SocketAddr::from(([127, 0, 0, 2 + (index % 250) as u8], 0));
+    let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket.bind(source).map_err(|e| format!("bind {source}: {e}"))?;
+    let mut stream = socket.connect(target).await.map_err(|e| e.to_string())?;
     let (handshake, act_one) = InitiatorHandshake::new(&key, node);
     stream
         .write_all(&act_one)

@@ -299,3 +299,23 @@ fn profile_one_way() {
 fn profile_handshakes() {
     eprintln!("{:.0} handshakes/s", handshakes(1, Duration::from_secs(3)));
 }
+
+/// For profiling echo alone, beside LDK's and the plain-TCP floor:
+/// `cargo test --release -p lnpeer-bench profile_echo -- --ignored --nocapture`; set
+/// `LNPEER_ECHO_ONLY=lnpeer|ldk|floor` to run one of them (for `perf stat`).
+#[cfg(test)]
+#[test]
+#[ignore = "a profiling aid, not a check"]
+fn profile_echo() {
+    let only = std::env::var("LNPEER_ECHO_ONLY").unwrap_or_default();
+    let samples = 20_000;
+    if only.is_empty() || only == "lnpeer" {
+        eprintln!("lnpeer p50 {:?}", echo(32, samples).p50());
+    }
+    if only.is_empty() || only == "ldk" {
+        eprintln!("ldk p50 {:?}", crate::ldk::echo(32, samples, true).p50());
+    }
+    if only.is_empty() || only == "floor" {
+        eprintln!("floor p50 {:?}", crate::floor::tcp_echo(32, samples).p50());
+    }
+}
