@@ -132,7 +132,9 @@ async fn connect(address: &str, node: &PublicKey, index: usize) -> Result<TcpStr
     let target: std::net::SocketAddr = address.parse().map_err(|e| format!("{address}: {e}"))?;
     let source = std::net::SocketAddr::from(([127, 0, 0, 2 + (index % 250) as u8], 0));
     let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket.bind(source).map_err(|e| format!("bind {source}: {e}"))?;
+    socket
+        .bind(source)
+        .map_err(|e| format!("bind {source}: {e}"))?;
     let mut stream = socket.connect(target).await.map_err(|e| e.to_string())?;
     let (handshake, act_one) = InitiatorHandshake::new(&key, node);
     stream

@@ -297,7 +297,7 @@ fn profile_one_way() {
 #[test]
 #[ignore = "a profiling aid, not a check"]
 fn profile_handshakes() {
-    eprintln!("{:.0} handshakes/s", handshakes(1, Duration::from_secs(3)));
+    eprintln!("{:.0} handshakes/s", handshakes(8, Duration::from_secs(3)));
 }
 
 /// For profiling echo alone, beside LDK's and the plain-TCP floor:
