@@ -7,32 +7,13 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use rpc::{RpcConfig, RpcServer};
+use rpc::RpcConfig;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-
-/// A server like [`Harness::start`]'s, with `configure` applied to the defaults.
-async fn start_with(configure: impl FnOnce(&mut RpcConfig)) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Arc::new(TestNode::new(peer(1).await, node_info(false, dir.path())));
-    let path = dir.path().join("lightning-rpc");
-    let mut config = RpcConfig::new(path.clone());
-    configure(&mut config);
-    let server = RpcServer::start(config, node.clone())
-        .await
-        .unwrap_or_else(|e| panic!("server did not start: {e}"));
-    Harness {
-        dir,
-        node,
-        server: Some(server),
-        path,
-    }
-}
 
 /// A `getinfo` whose params nest so that the request is `depth` levels deep: the request
 /// object, the params array and `depth - 2` arrays inside it.
@@ -88,7 +69,7 @@ async fn a_request_64_deep_is_served_and_65_deep_is_refused_and_closed() {
 
 #[tokio::test]
 async fn the_nesting_limit_comes_from_the_config() {
-    let h = start_with(|config| config.max_nesting_depth = 3).await;
+    let h = Harness::start_with(false, |config| config.max_nesting_depth = 3).await;
     let mut client = h.client().await;
     let response = client.call_raw(&nested_request(1, 3)).await;
     assert_eq!(response["id"], 1, "{response}");
@@ -120,7 +101,7 @@ async fn served(path: &Path) -> Option<UnixStream> {
 #[tokio::test]
 async fn connections_past_the_limit_are_closed_unread_until_one_closes() {
     assert_eq!(RpcConfig::new("x".into()).max_connections, 256);
-    let h = start_with(|config| config.max_connections = 3).await;
+    let h = Harness::start_with(false, |config| config.max_connections = 3).await;
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut client = h.client().await;
@@ -230,7 +211,7 @@ fn request_of_length(len: usize) -> String {
 async fn a_request_one_byte_past_the_size_limit_is_refused_and_closed() {
     assert_eq!(RpcConfig::new("x".into()).max_request_bytes, 16 << 20);
     let limit = 64 << 10;
-    let h = start_with(|config| config.max_request_bytes = limit).await;
+    let h = Harness::start_with(false, |config| config.max_request_bytes = limit).await;
     let mut client = h.client().await;
     let response = client.call_raw(&request_of_length(limit)).await;
     assert_eq!(

@@ -224,11 +224,18 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(developer: bool) -> Harness {
+        Self::start_with(developer, |_| {}).await
+    }
+
+    /// Like [`Harness::start`], with `configure` applied to the server's defaults.
+    pub async fn start_with(developer: bool, configure: impl FnOnce(&mut RpcConfig)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let manager = peer(1).await;
         let node = Arc::new(TestNode::new(manager, node_info(developer, dir.path())));
         let path = dir.path().join("lightning-rpc");
-        let server = RpcServer::start(RpcConfig::new(path.clone()), node.clone())
+        let mut config = RpcConfig::new(path.clone());
+        configure(&mut config);
+        let server = RpcServer::start(config, node.clone())
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         Harness {
