@@ -141,6 +141,15 @@ pub(crate) enum Flushed {
     Failed(io::ErrorKind),
 }
 
+/// An empty buffer to keep for later, or none if it grew past [`IDLE_BUFFER`].
+fn parked(buffer: Vec<u8>) -> Vec<u8> {
+    if buffer.capacity() > IDLE_BUFFER {
+        Vec::new()
+    } else {
+        buffer
+    }
+}
+
 thread_local! {
     /// While a reader handles a batch: the outboxes sent to, which it flushes afterwards.
     static DEFERRED: RefCell<Option<Vec<Outbox>>> = const { RefCell::new(None) };
@@ -339,9 +348,10 @@ impl Outbox {
             if at == batch.len() {
                 batch.clear();
                 if state.queued.is_empty() {
-                    if batch.capacity() <= IDLE_BUFFER {
-                        state.spare = batch;
-                    }
+                    // Idle now: keep no buffer a burst grew, in either place.
+                    state.spare = parked(batch);
+                    let queued = std::mem::take(&mut state.queued);
+                    state.queued = parked(queued);
                     state.flushing = false;
                     break Flushed::Drained;
                 }
@@ -528,6 +538,21 @@ mod tests {
             }
         });
         let received = receive(&mut far, &mut decryptor, 400).await;
+        // Once all is written, the buffers the burst grew are gone.
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while outbox.queued_bytes() > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        // The write that emptied the queue parked the buffers under the same lock.
+        {
+            let state = outbox.state();
+            assert!(!state.flushing);
+            assert!(state.queued.capacity() <= IDLE_BUFFER);
+            assert!(state.spare.capacity() <= IDLE_BUFFER);
+        }
         for (i, message) in received.iter().enumerate() {
             assert_eq!(message[..4], (i as u32).to_be_bytes());
         }
