@@ -930,10 +930,11 @@ async fn establish(
         .map_err(io)
         .map_err(in_stage(Stage::Handshake))?;
     let handshake_timeout = inner.config.handshake_timeout;
-    let transport = tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
-        .await
-        .unwrap_or(Err(ConnectError::Timeout(handshake_timeout)))
-        .map_err(in_stage(Stage::Handshake))?;
+    let (transport, act_three) =
+        tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
+            .await
+            .unwrap_or(Err(ConnectError::Timeout(handshake_timeout)))
+            .map_err(in_stage(Stage::Handshake))?;
     let id = *transport.remote_static();
     let direction = if dial.is_some() {
         Direction::Outbound
@@ -949,6 +950,7 @@ async fn establish(
         &mut stream,
         &mut encryptor,
         &mut decryptor,
+        act_three,
         (direction == Direction::Inbound).then_some(address),
     );
     let init = tokio::time::timeout(init_timeout, exchange)
@@ -978,12 +980,14 @@ async fn establish(
     })
 }
 
-/// The three BOLT 8 acts, as initiator when dialing `dial`, else as responder.
+/// The three BOLT 8 acts, as initiator when dialing `dial`, else as responder. The initiator's
+/// act three is returned unsent, to go out in one write with its `init`: one segment and one
+/// wake-up fewer per connection.
 async fn handshake(
     inner: &Inner,
     stream: &mut TcpStream,
     dial: Option<PublicKey>,
-) -> Result<Transport, ConnectError> {
+) -> Result<(Transport, Vec<u8>), ConnectError> {
     let io = |e: io::Error| ConnectError::Io(e.to_string());
     let secret = &inner.static_key;
     let transport = match dial {
@@ -992,8 +996,7 @@ async fn handshake(
             stream.write_all(&act_one).await.map_err(io)?;
             let act_two = read_act::<ACT_TWO_LEN>(stream, Act::Two).await?;
             let (act_three, transport) = handshake.read_act_two(&act_two)?;
-            stream.write_all(&act_three).await.map_err(io)?;
-            transport
+            (transport, act_three.to_vec())
         }
         None => {
             let act_one = read_act::<ACT_ONE_LEN>(stream, Act::One).await?;
@@ -1001,26 +1004,28 @@ async fn handshake(
                 ResponderHandshake::from_static_key(secret).read_act_one(&act_one)?;
             stream.write_all(&act_two).await.map_err(io)?;
             let act_three = read_act::<ACT_THREE_LEN>(stream, Act::Three).await?;
-            waiting.read_act_three(&act_three)?
+            (waiting.read_act_three(&act_three)?, Vec::new())
         }
     };
     Ok(transport)
 }
 
-/// Sends our `init` (with `remote_addr` when the peer dialed us from `inbound_from`) and reads
-/// the peer's, skipping unknown odd messages before it as CLN does.
+/// Sends `unsent` (act three, when we dialed) and our `init` in one write (with `remote_addr`
+/// when the peer dialed us from `inbound_from`) and reads the peer's, skipping unknown odd
+/// messages before it as CLN does.
 async fn exchange_init(
     inner: &Inner,
     id: PublicKey,
     stream: &mut TcpStream,
     encryptor: &mut Encryptor,
     decryptor: &mut Decryptor,
+    unsent: Vec<u8>,
     inbound_from: Option<SocketAddr>,
 ) -> Result<Init, ConnectError> {
     let io = |e: io::Error| ConnectError::Io(e.to_string());
     let our_init = protocol::our_init(&inner.config.features, inner.config.chain, inbound_from);
     log_io(inner, &id, "OUT", &our_init);
-    let mut out = Vec::new();
+    let mut out = unsent;
     encryptor
         .encrypt_into(&our_init, &mut out)
         .map_err(|e| ConnectError::Io(e.to_string()))?;
