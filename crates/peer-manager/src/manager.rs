@@ -1379,7 +1379,17 @@ async fn reader(
                 }
                 Action::Custom(_) => {
                     if let Some(handler) = inner.custom_handler.get() {
-                        deferring_flushes(&mut touched, || handler.handle(&id, message));
+                        // An embedder's bug must not leave a connection without its reader:
+                        // a panic ends this connection, cleanly.
+                        let handled = deferring_flushes(&mut touched, || {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                handler.handle(&id, message)
+                            }))
+                        });
+                        if handled.is_err() {
+                            tracing::error!(node_id = %id, subsystem = "connectd", "custom message handler panicked: closing the connection");
+                            break 'run "custom message handler panicked".to_owned();
+                        }
                         continue;
                     }
                     let message = message.to_vec();
@@ -1485,5 +1495,7 @@ async fn reader(
             }
         }
     };
+    // What a handler sent to other peers before this one failed must still go out.
+    flush(&mut touched);
     teardown(&inner, id, connection_id, &reason);
 }

@@ -159,12 +159,23 @@ thread_local! {
 /// added to `touched` (once each) instead of waking their writers. Call [`Outbox::flush`] on
 /// them when the batch is done. Nothing in `handle` may await (it is a closure, so it cannot).
 pub(crate) fn deferring_flushes<R>(touched: &mut Vec<Outbox>, handle: impl FnOnce() -> R) -> R {
+    /// Restores the thread's previous state even if `handle` panics, so that a panicking
+    /// handler cannot leave every later send on this worker thread deferred forever.
+    struct Restore<'a> {
+        touched: &'a mut Vec<Outbox>,
+        outer: Option<Vec<Outbox>>,
+    }
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let outer = self.outer.take();
+            *self.touched = DEFERRED
+                .with(|deferred| deferred.replace(outer))
+                .unwrap_or_default();
+        }
+    }
     let outer = DEFERRED.with(|deferred| deferred.replace(Some(std::mem::take(touched))));
-    let result = handle();
-    *touched = DEFERRED
-        .with(|deferred| deferred.replace(outer))
-        .unwrap_or_default();
-    result
+    let _restore = Restore { touched, outer };
+    handle()
 }
 
 impl Outbox {
@@ -595,6 +606,19 @@ mod tests {
         assert_eq!(outbox.flush(), Flushed::Drained);
         let received = receive(&mut far, &mut decryptor, 3).await;
         assert_eq!(received, vec![vec![1; 10], vec![2; 10], vec![3; 10]]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_does_not_leave_sends_deferred() {
+        let (outbox, _decryptor, _far) = outbox(1 << 20, 1 << 16).await;
+        let mut touched = Vec::new();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            deferring_flushes(&mut touched, || panic!("a handler's bug"))
+        }));
+        assert!(panicked.is_err());
+        assert!(DEFERRED.with(|deferred| deferred.borrow().is_none()));
+        outbox.try_send(&[1; 10]).unwrap();
+        assert_eq!(outbox.queued_bytes(), 0, "written at once, not deferred");
     }
 
     #[tokio::test]

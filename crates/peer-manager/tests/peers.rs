@@ -607,3 +607,28 @@ async fn a_handler_answers_inside_the_reader_in_order_and_loses_nothing() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// Panics on every message: an embedder's bug.
+struct Panics;
+
+impl peer_manager::CustomMessageHandler for Panics {
+    fn handle(&self, _: &PublicKey, _: &[u8]) {
+        panic!("a handler's bug");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_ends_only_that_connection() {
+    let a = node(1).await;
+    let b = node(2).await;
+    assert!(b.set_custom_handler(std::sync::Arc::new(Panics)));
+    let mut a_events = a.subscribe();
+    connect(&a, &b).await;
+    a.send_custom(&b.node_id(), &[0x80, 0x23]).unwrap();
+    disconnected(&mut a_events, b.node_id()).await;
+    // b is still whole: it takes a new connection and answers a ping on it.
+    connect(&a, &b).await;
+    assert!(a.ping(&b.node_id(), 4, 4).await.is_ok());
+    a.shutdown().await;
+    b.shutdown().await;
+}
