@@ -125,7 +125,8 @@ pub trait CustomMessageSink: Send + Sync + 'static {
 /// it runs. What it sends with [`PeerManager::send_custom`] (to this peer or any other) is
 /// written when the reader has handled everything it read, in one write per connection, so a
 /// request answered here goes back with no task switch. Consumers that need to wait, or
-/// backpressure, use a [`CustomMessageSink`] instead.
+/// backpressure, use a [`CustomMessageSink`] instead. A panic in `handle` is caught and ends
+/// that peer's connection only.
 pub trait CustomMessageHandler: Send + Sync {
     /// One custom message (type and payload) from `from`.
     fn handle(&self, from: &PublicKey, message: &[u8]);
