@@ -1259,16 +1259,19 @@ fn log_io(inner: &Inner, id: &PublicKey, direction: &'static str, message: &[u8]
             .get(id)
             .map(|entry| entry.state.log_prefix())
             .unwrap_or_else(|| Owner::Openingd.name().to_owned());
-        tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
+        trace_io(&prefix, id, direction, message);
     }
 }
 
 /// [`log_io`] for a caller that holds the peer's entry.
 fn log_io_as(state: &PeerState, id: &PublicKey, direction: &'static str, message: &[u8]) {
     if tracing::enabled!(tracing::Level::TRACE) {
-        let prefix = state.log_prefix();
-        tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
+        trace_io(&state.log_prefix(), id, direction, message);
     }
+}
+
+fn trace_io(prefix: &str, id: &PublicKey, direction: &'static str, message: &[u8]) {
+    tracing::trace!(node_id = %id, subsystem = %prefix, io = direction, "{}", hex::encode(message));
 }
 
 /// What the reader and writer of one connection share.

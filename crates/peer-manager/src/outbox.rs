@@ -274,11 +274,14 @@ impl Outbox {
                 .map_err(|_| SendError::BadLength { len: message.len() })?;
             let alone = state.unsent == 0;
             state.unsent += frame;
-            let quiet = state
-                .last_write
-                .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
-            let small = frame <= DIRECT_WRITE_MAX;
-            (!state.flushing, !state.flushing && alone && quiet && small)
+            // The clock is read only when it can decide: in a burst the queue is not empty.
+            let write_now = !state.flushing
+                && alone
+                && frame <= DIRECT_WRITE_MAX
+                && state
+                    .last_write
+                    .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
+            (!state.flushing, write_now)
         };
         let deferred = DEFERRED.with(|deferred| match deferred.borrow_mut().as_mut() {
             Some(touched) => {

@@ -317,35 +317,58 @@ impl Keepalive {
     }
 }
 
-/// A token bucket for answering pings: pongs can be 65531 bytes, so an unlimited responder
-/// amplifies a flood of small pings. Over the rate, pings go unanswered (not fatal: the
-/// connection stays, as BOLT 1 only asks for "limited precautions").
+/// A token bucket: `tokens` refill at `per_second` up to `burst`. The limiters below differ
+/// only in what they charge and what they do when it is empty.
 #[derive(Debug, Clone)]
-pub struct PingLimiter {
-    burst: f64,
+struct TokenBucket {
     per_second: f64,
+    burst: f64,
     tokens: f64,
     last: Instant,
 }
 
-impl PingLimiter {
-    /// A full bucket of `burst` pings, refilled at `per_second`.
-    pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
-        PingLimiter {
-            burst: f64::from(burst),
-            per_second: f64::from(per_second),
-            tokens: f64::from(burst),
+impl TokenBucket {
+    /// A full bucket.
+    fn new(burst: f64, per_second: f64, now: Instant) -> Self {
+        TokenBucket {
+            per_second,
+            burst,
+            tokens: burst,
             last: now,
         }
     }
 
+    fn refill(&mut self, now: Instant) {
+        // An earlier `now` than the last one (callers' clocks are monotonic, but tests may
+        // pass any) refills nothing.
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+    }
+}
+
+/// A token bucket for answering pings: pongs can be 65531 bytes, so an unlimited responder
+/// amplifies a flood of small pings. Over the rate, pings go unanswered (not fatal: the
+/// connection stays, as BOLT 1 only asks for "limited precautions").
+#[derive(Debug, Clone)]
+pub struct PingLimiter(TokenBucket);
+
+impl PingLimiter {
+    /// A full bucket of `burst` pings, refilled at `per_second`.
+    pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
+        PingLimiter(TokenBucket::new(
+            f64::from(burst),
+            f64::from(per_second),
+            now,
+        ))
+    }
+
     /// Whether a ping arriving at `now` may be answered.
     pub fn allow(&mut self, now: Instant) -> bool {
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let bucket = &mut self.0;
+        bucket.refill(now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
             true
         } else {
             false
@@ -359,12 +382,7 @@ impl PingLimiter {
 /// waits for [`InboundRateLimiter::wait`] before reading again. Over any span the peer gets at
 /// most the burst, plus the rate times the span, plus one read.
 #[derive(Debug, Clone)]
-pub struct InboundRateLimiter {
-    bytes_per_second: f64,
-    burst_bytes: f64,
-    tokens: f64,
-    last: Instant,
-}
+pub struct InboundRateLimiter(TokenBucket);
 
 impl InboundRateLimiter {
     /// A full bucket of `burst_bytes` (at least 1), refilled at `bytes_per_second`; `None` for
@@ -375,40 +393,32 @@ impl InboundRateLimiter {
         }
         // Reading waits for a positive balance, which an empty bucket never reaches.
         let burst_bytes = burst_bytes.max(1) as f64;
-        Some(InboundRateLimiter {
-            bytes_per_second: bytes_per_second as f64,
+        Some(InboundRateLimiter(TokenBucket::new(
             burst_bytes,
-            tokens: burst_bytes,
-            last: now,
-        })
+            bytes_per_second as f64,
+            now,
+        )))
     }
 
     /// `bytes` were read at `now`.
     pub fn charge(&mut self, bytes: usize, now: Instant) {
-        self.refill(now);
-        self.tokens -= bytes as f64;
+        self.0.refill(now);
+        self.0.tokens -= bytes as f64;
     }
 
     /// How long to wait at `now` before reading again: `None` to read at once, else the time
     /// until the balance is back above zero (one byte's worth, so one wait is enough).
     pub fn wait(&mut self, now: Instant) -> Option<Duration> {
-        self.refill(now);
-        if self.tokens > 0.0 {
+        let bucket = &mut self.0;
+        bucket.refill(now);
+        if bucket.tokens > 0.0 {
             return None;
         }
         // Positive and finite, as the debt is at most one read; at rates above 1 GB/s a byte's
         // worth rounds to no time at all, so wait at least a nanosecond.
-        let seconds = (1.0 - self.tokens) / self.bytes_per_second;
+        let seconds = (1.0 - bucket.tokens) / bucket.per_second;
         let wait = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
         Some(wait.max(Duration::from_nanos(1)))
-    }
-
-    fn refill(&mut self, now: Instant) {
-        // An earlier `now` than the last one (callers' clocks are monotonic, but tests may
-        // pass any) refills nothing.
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = self.last.max(now);
-        self.tokens = (self.tokens + elapsed * self.bytes_per_second).min(self.burst_bytes);
     }
 }
 
