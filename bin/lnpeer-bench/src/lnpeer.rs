@@ -34,7 +34,7 @@ async fn manager(listen: bool) -> PeerManager {
     let mut config = PeerManagerConfig::new(random_key(), ChainHash::REGTEST, 9735);
     // No inbound rate limit (0 is unlimited): these benchmarks measure throughput, which the
     // default of 32 MiB/s per peer would cap.
-    config.inbound_bytes_per_second = 0;
+    config.limits.peer_inbound_rate = 0;
     if listen {
         config.listen = vec![([127, 0, 0, 1], 0).into()];
     }

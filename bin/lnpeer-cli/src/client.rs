@@ -3,14 +3,14 @@
 //!
 //! The daemon writes each response or notification as a compact JSON object followed by
 //! `"\n\n"`, but nothing here relies on the separator or on one read holding one object:
-//! [`ObjectReader`] tracks bracket depth (outside strings) over the bytes as they arrive,
-//! and hands out each top-level value once it is complete, after checking it is valid JSON.
-//! Finding the end is linear in the response size, however it is split.
+//! [`ObjectReader`] feeds the bytes as they arrive to the node's own splitter
+//! (`jsonrpc::framing::ValueSplitter`), which hands out each top-level value once it is complete
+//! and checked. Finding the end is linear in the response size, however it is split.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use serde_json::value::RawValue;
+use jsonrpc::framing::{Next, ValueSplitter};
 
 use crate::args::Level;
 use crate::json::Json;
@@ -51,25 +51,15 @@ pub fn os_message(error: &io::Error) -> String {
     }
 }
 
-/// Where the scan of the buffered bytes has got to.
-#[derive(Debug, Default)]
-struct Scan {
-    /// Bytes of the buffer already looked at.
-    pos: usize,
-    /// Where the current value starts, once its first byte has been seen.
-    start: Option<usize>,
-    /// Open brackets.
-    depth: usize,
-    in_string: bool,
-    escaped: bool,
-}
+/// The deepest response accepted: one less than serde_json's recursion limit, so whatever the
+/// splitter hands out also parses.
+const MAX_RESPONSE_DEPTH: usize = jsonrpc::framing::SERDE_JSON_DEPTH_LIMIT - 1;
 
-/// Splits a byte stream into top-level JSON values.
+/// Splits a byte stream into top-level JSON values, with the node's own splitter.
 #[derive(Debug)]
 pub struct ObjectReader<R> {
     inner: R,
-    buf: Vec<u8>,
-    scan: Scan,
+    values: ValueSplitter,
 }
 
 impl<R: Read> ObjectReader<R> {
@@ -77,8 +67,7 @@ impl<R: Read> ObjectReader<R> {
     pub fn new(inner: R) -> Self {
         ObjectReader {
             inner,
-            buf: Vec::new(),
-            scan: Scan::default(),
+            values: ValueSplitter::new(MAX_RESPONSE_DEPTH),
         }
     }
 
@@ -95,95 +84,24 @@ impl<R: Read> ObjectReader<R> {
     /// [`ReadError`] if the stream ends or fails first, or the value is not valid JSON.
     pub fn next_value(&mut self) -> Result<String, ReadError> {
         loop {
-            if let Some(end) = self.find_end() {
-                return self.take(end);
+            match self.values.next_value() {
+                Next::Value(text) => return Ok(text.to_owned()),
+                Next::NeedMore => {}
+                Next::Invalid(_) | Next::TooDeep => {
+                    let received = self.values.unconsumed();
+                    return Err(ReadError::Malformed(
+                        String::from_utf8_lossy(received).into_owned(),
+                    ));
+                }
             }
             let mut chunk = [0u8; 16 * 1024];
             match self.inner.read(&mut chunk) {
                 Ok(0) => return Err(ReadError::Closed),
-                Ok(n) => self
-                    .buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(n) => self.values.push(chunk.get(..n).unwrap_or_default()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ReadError::Io(e)),
             }
         }
-    }
-
-    /// Scans the new bytes; returns the end (exclusive) of the current value if it is
-    /// complete.
-    fn find_end(&mut self) -> Option<usize> {
-        let scan = &mut self.scan;
-        while let Some(&byte) = self.buf.get(scan.pos) {
-            let at = scan.pos;
-            scan.pos += 1;
-            if scan.start.is_none() {
-                if byte.is_ascii_whitespace() {
-                    continue;
-                }
-                scan.start = Some(at);
-                match byte {
-                    b'{' | b'[' => scan.depth = 1,
-                    b'"' => scan.in_string = true,
-                    // A bare number or word: it ends at whitespace or a bracket.
-                    _ => {}
-                }
-                continue;
-            }
-            if scan.in_string {
-                if scan.escaped {
-                    scan.escaped = false;
-                } else if byte == b'\\' {
-                    scan.escaped = true;
-                } else if byte == b'"' {
-                    scan.in_string = false;
-                    if scan.depth == 0 {
-                        return Some(scan.pos);
-                    }
-                }
-                continue;
-            }
-            if scan.depth == 0 {
-                // Inside a top-level primitive.
-                if byte.is_ascii_whitespace() || b"{}[]\",:".contains(&byte) {
-                    scan.pos = at;
-                    return Some(at);
-                }
-                continue;
-            }
-            match byte {
-                b'"' => scan.in_string = true,
-                b'{' | b'[' => scan.depth += 1,
-                b'}' | b']' => {
-                    scan.depth -= 1;
-                    if scan.depth == 0 {
-                        return Some(scan.pos);
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// Removes the value ending at `end` from the buffer and checks it.
-    fn take(&mut self, end: usize) -> Result<String, ReadError> {
-        let start = self.scan.start.unwrap_or(0);
-        let checked = self
-            .buf
-            .get(start..end)
-            .filter(|bytes| serde_json::from_slice::<&RawValue>(bytes).is_ok())
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .map(str::to_owned);
-        let Some(text) = checked else {
-            let received = self.buf.get(start..).unwrap_or_default();
-            return Err(ReadError::Malformed(
-                String::from_utf8_lossy(received).into_owned(),
-            ));
-        };
-        self.buf.drain(..end);
-        self.scan = Scan::default();
-        Ok(text)
     }
 }
 

@@ -4,7 +4,7 @@
 //! work against lnpeerd.
 //!
 //! This crate owns the client side of the socket and nothing else; it finds the socket
-//! through lnpeerd's own config parser ([`lnpeerd::config::Config`]).
+//! through lnpeerd's own config parser ([`node_config::Config`]).
 //!
 //! # Layout
 //!
@@ -33,7 +33,7 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use lnpeerd::config::{Config, VERSION};
+use node_config::{Config, VERSION};
 
 use crate::args::{Command, Format, Options};
 use crate::client::Notifier;

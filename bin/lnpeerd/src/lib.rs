@@ -3,16 +3,15 @@
 //!
 //! # Layout
 //!
-//! * [`config`]: command-line options and config files, merged the way `lightningd` does.
 //! * [`hsm`]: `hsm_secret` and the node key derived from it, CLN-compatible.
 //! * [`store`]: the SQLite database of peers and channels.
 //! * [`logging`]: CLN's log line format on top of `tracing`.
 //! * [`node`]: the node itself: key, store and peer manager wired together; [`node::run`] is
 //!   what `main` calls, and tests call it too.
 //!
+//! The options and config files are `node_config`'s, which the command-line client shares.
 //! These modules do file and terminal IO only; sockets belong to `peer-manager`.
 
-pub mod config;
 pub mod hsm;
 pub mod logging;
 pub mod node;

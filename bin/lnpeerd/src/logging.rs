@@ -18,7 +18,7 @@
 //!
 //! * **Levels.** `tracing` levels map onto CLN's: `TRACE` = io, `DEBUG` = debug,
 //!   `INFO` = info, `WARN` = unusual, `ERROR` = broken. `--log-level` becomes a
-//!   [`LevelFilter`] through [`LogLevel::level_filter`].
+//!   [`LevelFilter`] through [`LevelFilterOf::level_filter`].
 //! * **Prefix fields.** An event's field [`NODE_ID_FIELD`] (`node_id`, recorded with `%`,
 //!   i.e. `Display`, which for node ids is 66 hex digits) and [`SUBSYSTEM_FIELD`]
 //!   (`subsystem`, a string such as `connectd` or `channeld-chan#1`, default
@@ -41,12 +41,12 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rpc::{LogEntry, LogKind};
+use node_config::LogLevel;
+use rpc::{IoDirection, LogEntry};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span;
@@ -63,86 +63,21 @@ pub const IO_FIELD: &str = "io";
 /// The subsystem of lines that name none: CLN's main daemon logs under this prefix.
 pub const DEFAULT_SUBSYSTEM: &str = "lightningd";
 
-/// The log levels `--log-level` accepts, lowest first (CLN's `enum log_level` without its
-/// newer `trace`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum LogLevel {
-    /// Everything, including every message's bytes.
-    Io,
-    /// Details mainly useful for debugging.
-    Debug,
-    /// What is going on; CLN's default.
-    #[default]
-    Info,
-    /// Strange but survivable.
-    Unusual,
-    /// Something is really wrong.
-    Broken,
+/// The `tracing` filter that shows a level and everything above it.
+pub trait LevelFilterOf {
+    /// The filter for this level.
+    fn level_filter(self) -> LevelFilter;
 }
 
-impl LogLevel {
-    /// Every level, lowest first.
-    pub const ALL: [LogLevel; 5] = [
-        LogLevel::Io,
-        LogLevel::Debug,
-        LogLevel::Info,
-        LogLevel::Unusual,
-        LogLevel::Broken,
-    ];
-
-    /// The name `--log-level` takes: `io`, `debug`, `info`, `unusual` or `broken`.
-    pub fn name(self) -> &'static str {
+impl LevelFilterOf for LogLevel {
+    fn level_filter(self) -> LevelFilter {
         match self {
-            LogLevel::Io => "io",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Unusual => "unusual",
-            LogLevel::Broken => "broken",
-        }
-    }
-
-    /// The `tracing` filter that shows this level and everything above it.
-    pub fn level_filter(self) -> LevelFilter {
-        match self {
-            LogLevel::Io => LevelFilter::TRACE,
+            LogLevel::Io | LogLevel::Trace => LevelFilter::TRACE,
             LogLevel::Debug => LevelFilter::DEBUG,
             LogLevel::Info => LevelFilter::INFO,
             LogLevel::Unusual => LevelFilter::WARN,
             LogLevel::Broken => LevelFilter::ERROR,
         }
-    }
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A `--log-level` value that is not one of [`LogLevel::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownLogLevel(pub String);
-
-impl fmt::Display for UnknownLogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown log level '{}' (expected io, debug, info, unusual, broken)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownLogLevel {}
-
-impl FromStr for LogLevel {
-    type Err = UnknownLogLevel;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        LogLevel::ALL
-            .into_iter()
-            .find(|level| level.name() == s)
-            .ok_or_else(|| UnknownLogLevel(s.to_owned()))
     }
 }
 
@@ -251,17 +186,22 @@ impl LogBook {
         let Some(node_id) = &fields.prefix.node_id else {
             return;
         };
-        let (kind, log, data) = match (fields.io.as_deref(), level) {
-            (Some("IN"), _) => (LogKind::IoIn, String::new(), Some(fields.message.clone())),
-            (Some("OUT"), _) => (LogKind::IoOut, String::new(), Some(fields.message.clone())),
-            (_, Level::TRACE) => (LogKind::Trace, fields.message.clone(), None),
-            (_, Level::DEBUG) => (LogKind::Debug, fields.message.clone(), None),
-            (_, Level::INFO) => (LogKind::Info, fields.message.clone(), None),
-            (_, Level::WARN) => (LogKind::Unusual, fields.message.clone(), None),
-            (_, Level::ERROR) => (LogKind::Broken, fields.message.clone(), None),
+        let io = match fields.io.as_deref() {
+            Some("IN") => Some(IoDirection::In),
+            Some("OUT") => Some(IoDirection::Out),
+            _ => None,
+        };
+        let (level, log, data) = match (io, level) {
+            (Some(_), _) => (LogLevel::Io, String::new(), Some(fields.message.clone())),
+            (None, Level::TRACE) => (LogLevel::Trace, fields.message.clone(), None),
+            (None, Level::DEBUG) => (LogLevel::Debug, fields.message.clone(), None),
+            (None, Level::INFO) => (LogLevel::Info, fields.message.clone(), None),
+            (None, Level::WARN) => (LogLevel::Unusual, fields.message.clone(), None),
+            (None, Level::ERROR) => (LogLevel::Broken, fields.message.clone(), None),
         };
         let entry = LogEntry {
-            kind,
+            level,
+            io,
             time: self.started.elapsed(),
             node_id: node_id.clone(),
             source: fields
@@ -285,13 +225,13 @@ impl LogBook {
         }
     }
 
-    /// The entries about `node_id` (hex) of kind `level` or above, oldest first.
-    pub fn entries(&self, node_id: &str, level: LogKind) -> Vec<LogEntry> {
+    /// The entries about `node_id` (hex) at `level` or above, oldest first.
+    pub fn entries(&self, node_id: &str, level: LogLevel) -> Vec<LogEntry> {
         let guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         guard
             .0
             .iter()
-            .filter(|entry| entry.node_id == node_id && entry.kind.at_least(level))
+            .filter(|entry| entry.node_id == node_id && entry.level >= level)
             .cloned()
             .collect()
     }
@@ -345,7 +285,7 @@ impl Drop for LogGuard {
 ///
 /// [`init`] installs it globally; build one directly to log somewhere else (tests render
 /// into a buffer). It does no level filtering itself: wrap it with
-/// [`Layer::with_filter`] and [`LogLevel::level_filter`].
+/// [`Layer::with_filter`] and [`LevelFilterOf::level_filter`].
 pub struct ClnLayer {
     writer: SharedWriter,
     clock: fn() -> SystemTime,
@@ -879,19 +819,19 @@ mod tests {
         // Only the info lines are printed...
         assert_eq!(buffer.text().lines().count(), 2);
         // ...but the book has every line about the peer.
-        let all = book.entries(NODE, LogKind::IoIn);
-        let kinds: Vec<_> = all.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [LogKind::Debug, LogKind::Info, LogKind::IoOut]);
+        let all = book.entries(NODE, LogLevel::Io);
+        let kinds: Vec<_> = all.iter().map(LogEntry::type_name).collect();
+        assert_eq!(kinds, ["DEBUG", "INFO", "IO_OUT"]);
         assert_eq!(all[2].source, "channeld-chan#1");
         assert_eq!(all[2].data.as_deref(), Some("7777"));
         assert_eq!(all[1].log, "Connected");
         let info_up: Vec<_> = book
-            .entries(NODE, LogKind::Info)
+            .entries(NODE, LogLevel::Info)
             .into_iter()
             .map(|e| e.log)
             .collect();
         assert_eq!(info_up, ["Connected"]);
-        assert!(book.entries("02ff", LogKind::IoIn).is_empty());
+        assert!(book.entries("02ff", LogLevel::Io).is_empty());
 
         tracing::subscriber::with_default(
             tracing_subscriber::registry().with(
@@ -905,7 +845,7 @@ mod tests {
                 }
             },
         );
-        let kept = book.entries(NODE, LogKind::IoIn);
+        let kept = book.entries(NODE, LogLevel::Io);
         assert!(
             kept.len() < 20,
             "the budget bounds the book: {}",

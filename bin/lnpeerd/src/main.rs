@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lnpeerd::config::{Config, ConfigError};
 use lnpeerd::{logging, node};
+use node_config::{Config, ConfigError};
 
 fn main() -> ExitCode {
     let home = std::env::var_os("HOME").map(PathBuf::from);

@@ -10,15 +10,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use node_config::{parse_listen_addr, Config, LogLevel, PluginSource, NODE_VERSION};
 use rpc::plugin::{HostConfig, PluginHost, Source};
-use rpc::{LogEntry, LogKind, NodeControl, NodeInfo, RpcConfig, RpcServer};
+use rpc::{LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
 use noise_transport::PublicKey;
 use peer_manager::{Direction, PeerEvent, PeerManager, PeerManagerConfig};
 use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
-
-use crate::config::{parse_listen_addr, Config, PluginSource};
 
 /// How long a plugin may take to answer `getmanifest`, then `init` (CLN v25.02+: 120 s).
 const PLUGIN_STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -76,9 +75,6 @@ fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// The version the node reports (`getinfo`, and to plugins).
-pub const VERSION: &str = concat!("lnpeer-v", env!("CARGO_PKG_VERSION"));
-
 /// What the RPC commands act on: the manager, the store and the node's facts.
 struct Controller {
     manager: PeerManager,
@@ -123,7 +119,7 @@ impl Node {
             network: network.name().to_owned(),
             rpc_file: config.rpc_file.clone(),
             developer: config.developer,
-            version: VERSION.to_owned(),
+            version: NODE_VERSION.to_owned(),
             hook_timeout: config.plugin_hook_timeout,
             startup_timeout: PLUGIN_STARTUP_TIMEOUT,
         });
@@ -153,7 +149,7 @@ impl Node {
         }
         let mut peer_config =
             PeerManagerConfig::new(secret, network.chain_hash(), network.default_port());
-        config.peer_limits.apply_to(&mut peer_config);
+        peer_config.limits = config.limits.clone();
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
         let wildcard = [format!(":{}", network.default_port())];
         let addresses = if config.addr.is_empty() && config.bind_addr.is_empty() {
@@ -211,7 +207,7 @@ impl Node {
                 color,
                 network: network.name().to_owned(),
                 network_dir: network_dir.clone(),
-                version: VERSION.to_owned(),
+                version: NODE_VERSION.to_owned(),
                 developer: config.developer,
                 default_port: network.default_port(),
                 announced: Vec::new(),
@@ -220,7 +216,7 @@ impl Node {
             plugins: plugins.clone(),
         });
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
-        config.rpc_limits.apply_to(&mut rpc_config);
+        rpc_config.limits = config.limits.clone();
         let rpc = match RpcServer::start(rpc_config, controller.clone()).await {
             Ok(rpc) => rpc,
             Err(error) => {
@@ -429,7 +425,7 @@ impl NodeControl for Controller {
         Controller::channel_step(self, peer, input).map_err(|e| e.to_string())
     }
 
-    fn peer_log(&self, peer: &PublicKey, level: LogKind) -> Vec<LogEntry> {
+    fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry> {
         match crate::logging::book() {
             Some(book) => book.entries(&peer.to_string(), level),
             None => Vec::new(),

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use lnpeerd::config::Config;
 use lnpeerd::node::Node;
+use node_config::Config;
 use noise_transport::SecretKey;
 use peer_manager::{PeerEvent, PeerManager, PeerManagerConfig};
 use subdaemon_state::{ChannelState, Owner, PeerInput};

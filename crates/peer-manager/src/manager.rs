@@ -217,7 +217,7 @@ impl PendingHandshake {
     fn admit(inner: &Arc<Inner>) -> (PendingHandshake, oneshot::Receiver<()>) {
         let (closer, evicted) = oneshot::channel();
         // A limit of 0 would evict every connection on arrival.
-        let limit = inner.config.max_pending_handshakes.max(1);
+        let limit = inner.config.limits.max_pending_handshakes.max(1);
         let mut pending = inner
             .pending_handshakes
             .lock()
@@ -279,7 +279,7 @@ impl NoChannelSlot {
         if exempt {
             return NoChannelAdmission::Exempt;
         }
-        let limit = inner.config.max_inbound_peers_without_channel;
+        let limit = inner.config.limits.max_inbound_peers_without_channel;
         let reserved = inner.inbound_without_channel.fetch_update(
             Ordering::AcqRel,
             Ordering::Acquire,
@@ -739,7 +739,7 @@ async fn accept(
     let established = tokio::select! {
         established = establish(&inner, stream, None) => established,
         _ = &mut evicted => {
-            tracing::debug!(subsystem = "connectd", "Incoming connection from {address} closed: it was the oldest of {} still in their handshake", inner.config.max_pending_handshakes.max(1));
+            tracing::debug!(subsystem = "connectd", "Incoming connection from {address} closed: it was the oldest of {} still in their handshake", inner.config.limits.max_pending_handshakes.max(1));
             return;
         }
         _ = stopped(&mut shutdown) => return,
@@ -765,7 +765,7 @@ async fn accept(
             drop(slot);
         }
         NoChannelAdmission::Full => {
-            let limit = inner.config.max_inbound_peers_without_channel;
+            let limit = inner.config.limits.max_inbound_peers_without_channel;
             let text = format!("Too many peers without channels (limit {limit}): try again later");
             tracing::debug!(node_id = %established.id, subsystem = "connectd", "Refusing incoming connection from {address}: {text}");
             let Established {
@@ -930,7 +930,7 @@ async fn establish(
         .set_nodelay(true)
         .map_err(io)
         .map_err(in_stage(Stage::Handshake))?;
-    let handshake_timeout = inner.config.handshake_timeout;
+    let handshake_timeout = inner.config.limits.handshake_timeout;
     let (transport, act_three) =
         tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
             .await
@@ -944,7 +944,7 @@ async fn establish(
     };
     let (mut encryptor, mut decryptor) = transport.split();
 
-    let init_timeout = inner.config.init_timeout;
+    let init_timeout = inner.config.limits.init_timeout;
     let exchange = exchange_init(
         inner,
         id,
@@ -1086,7 +1086,7 @@ fn register(
     let outbox = Outbox::new(
         write_half,
         encryptor,
-        inner.config.send_queue_bytes,
+        inner.config.limits.peer_send_queue_bytes,
         inner.config.control_queue_bytes,
     );
     let (closer, closed) = watch::channel(false);
@@ -1314,14 +1314,14 @@ async fn reader(
     let config = &inner.config;
     let mut keepalive = Keepalive::new(config.keepalive_idle, Instant::now().into_std());
     let mut pings = PingLimiter::new(
-        config.ping_burst,
-        config.pings_per_second,
+        config.limits.ping_burst,
+        config.limits.pings_per_second,
         Instant::now().into_std(),
     );
     // None when unlimited: then reading costs no clock reads or arithmetic beyond the above.
     let mut inbound_rate = InboundRateLimiter::new(
-        config.inbound_bytes_per_second,
-        config.inbound_burst_bytes,
+        config.limits.peer_inbound_rate,
+        config.limits.peer_inbound_burst,
         Instant::now().into_std(),
     );
     let jitter = RandomState::new().hash_one(connection_id);

@@ -59,7 +59,7 @@ async fn the_oldest_pending_handshakes_are_evicted_and_a_good_peer_gets_in() {
     const LIMIT: usize = 4;
     const STALLED: usize = 10;
     let mut config = config(2);
-    config.max_pending_handshakes = LIMIT;
+    config.limits.max_pending_handshakes = LIMIT;
     let b = PeerManager::start(config).await.unwrap();
     // Connections that never send act one, opened one after the other (accepted in order).
     let mut stalled = Vec::new();
@@ -95,7 +95,7 @@ async fn the_oldest_pending_handshakes_are_evicted_and_a_good_peer_gets_in() {
 #[tokio::test]
 async fn a_peer_that_stops_after_act_one_is_dropped_at_the_handshake_deadline() {
     let mut config = config(2);
-    config.handshake_timeout = Duration::from_millis(200);
+    config.limits.handshake_timeout = Duration::from_millis(200);
     let b = PeerManager::start(config).await.unwrap();
     let mut stalled = TcpStream::connect(addr(&b)).await.unwrap();
     let (_, act_one) = InitiatorHandshake::new(&key(1), &b.node_id());
@@ -117,7 +117,7 @@ async fn a_peer_that_stops_after_act_one_is_dropped_at_the_handshake_deadline() 
 #[tokio::test]
 async fn a_peer_that_never_sends_init_is_dropped_at_the_init_deadline() {
     let mut config = config(2);
-    config.init_timeout = Duration::from_millis(200);
+    config.limits.init_timeout = Duration::from_millis(200);
     let b = PeerManager::start(config).await.unwrap();
     let mut silent = RawPeer::handshake(&key(3), &b).await;
     let their_init = silent.recv().await.expect("the node sends init");
@@ -169,7 +169,7 @@ async fn refused_for_no_channel(b: &PeerManager, who: u8, limit: usize) {
 async fn inbound_peers_without_channels_are_capped_but_channel_peers_and_reconnects_get_in() {
     const LIMIT: usize = 2;
     let mut config = config(2);
-    config.max_inbound_peers_without_channel = LIMIT;
+    config.limits.max_inbound_peers_without_channel = LIMIT;
     let b = PeerManager::start(config).await.unwrap();
     let mut events = b.subscribe();
     let _first = admitted(&b, &mut events, 11).await;
@@ -225,8 +225,8 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     const MESSAGES: usize = 32;
     const MESSAGE_LEN: usize = 8 * 1024;
     let mut config = config(2);
-    config.inbound_bytes_per_second = RATE;
-    config.inbound_burst_bytes = BURST;
+    config.limits.peer_inbound_rate = RATE;
+    config.limits.peer_inbound_burst = BURST;
     let b = PeerManager::start(config).await.unwrap();
     let a = node(1).await;
     let mut b_events = b.subscribe();

@@ -161,7 +161,7 @@ async fn connecting_twice_reuses_the_connection_and_a_second_socket_replaces_the
 #[tokio::test]
 async fn a_peer_that_stalls_mid_handshake_is_dropped_at_the_deadline() {
     let mut config = config(2);
-    config.handshake_timeout = Duration::from_millis(300);
+    config.limits.handshake_timeout = Duration::from_millis(300);
     let b = PeerManager::start(config).await.unwrap();
     let mut stalled = TcpStream::connect(addr(&b)).await.unwrap();
     let mut buf = [0u8; 64];
@@ -408,7 +408,7 @@ async fn a_peer_with_a_channel_stays_known_and_is_redialled() {
 #[tokio::test]
 async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     let mut config = config(2);
-    config.send_queue_bytes = 256 * 1024;
+    config.limits.peer_send_queue_bytes = 256 * 1024;
     let b = PeerManager::start(config).await.unwrap();
     let c = node(3).await;
     let mut c_events = c.subscribe();

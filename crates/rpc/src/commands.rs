@@ -21,10 +21,12 @@ use serde_json::{json, Map, Value};
 use subdaemon_state::{Owner, PeerInput, SendRefused};
 use wire::MsgType;
 
-use crate::control::{ChannelRecord, LogKind, NodeControl};
-use crate::error::{code, RpcError};
+use node_config::LogLevel;
+
+use crate::control::{ChannelRecord, NodeControl};
 use crate::params::{self, Params, RawParams, Refusal};
-use crate::request::Request;
+use jsonrpc::error::{code, RpcError};
+use jsonrpc::request::Request;
 
 /// The answer to a request.
 pub enum Reply {
@@ -612,21 +614,21 @@ fn disconnect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     })))
 }
 
-fn log_level(token: &serde_json::value::RawValue) -> Result<LogKind, Refusal> {
+fn log_level(token: &serde_json::value::RawValue) -> Result<LogLevel, Refusal> {
     match params::token_text(token).as_deref() {
-        Some("io") => Ok(LogKind::IoIn),
-        Some("trace") => Ok(LogKind::Trace),
-        Some("debug") => Ok(LogKind::Debug),
-        Some("info") => Ok(LogKind::Info),
-        Some("unusual") => Ok(LogKind::Unusual),
-        Some("broken") => Ok(LogKind::Broken),
+        Some("io") => Ok(LogLevel::Io),
+        Some("trace") => Ok(LogLevel::Trace),
+        Some("debug") => Ok(LogLevel::Debug),
+        Some("info") => Ok(LogLevel::Info),
+        Some("unusual") => Ok(LogLevel::Unusual),
+        Some("broken") => Ok(LogLevel::Broken),
         _ => Err(Refusal::Should(
             "should be 'io', 'trace', 'debug', 'info', 'unusual' or 'broken'",
         )),
     }
 }
 
-fn peer_json(node: &Arc<dyn NodeControl>, peer: &PeerInfo, level: Option<LogKind>) -> Value {
+fn peer_json(node: &Arc<dyn NodeControl>, peer: &PeerInfo, level: Option<LogLevel>) -> Value {
     let mut object = Map::new();
     object.insert("id".into(), hex_id(&peer.id).into());
     object.insert("connected".into(), peer.connection.is_some().into());
@@ -648,7 +650,7 @@ fn peer_json(node: &Arc<dyn NodeControl>, peer: &PeerInfo, level: Option<LogKind
             .into_iter()
             .map(|entry| {
                 let mut line = Map::new();
-                line.insert("type".into(), entry.kind.name().into());
+                line.insert("type".into(), entry.type_name().into());
                 line.insert(
                     "time".into(),
                     format!("{}.{:09}", entry.time.as_secs(), entry.time.subsec_nanos()).into(),

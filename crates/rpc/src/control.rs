@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use node_config::LogLevel;
 use noise_transport::PublicKey;
 use peer_manager::PeerManager;
 use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
@@ -65,58 +66,22 @@ pub struct ChannelRecord {
     pub opener: Opener,
 }
 
-/// The kind of a log entry, as listpeers' `log[].type` spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogKind {
-    /// Bytes received from the peer.
-    IoIn,
-    /// Bytes sent to the peer.
-    IoOut,
-    /// Tracing detail.
-    Trace,
-    /// Debugging detail.
-    Debug,
-    /// Information.
-    Info,
-    /// Strange but survivable.
-    Unusual,
-    /// Something is really wrong.
-    Broken,
-}
-
-impl LogKind {
-    /// `IO_IN`, `IO_OUT`, `TRACE`, `DEBUG`, `INFO`, `UNUSUAL` or `BROKEN`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LogKind::IoIn => "IO_IN",
-            LogKind::IoOut => "IO_OUT",
-            LogKind::Trace => "TRACE",
-            LogKind::Debug => "DEBUG",
-            LogKind::Info => "INFO",
-            LogKind::Unusual => "UNUSUAL",
-            LogKind::Broken => "BROKEN",
-        }
-    }
-
-    /// Whether an entry of this kind shows at listpeers' `level` (the lowest wanted kind).
-    pub fn at_least(self, level: LogKind) -> bool {
-        let rank = |kind: LogKind| match kind {
-            LogKind::IoIn | LogKind::IoOut => 0,
-            LogKind::Trace => 1,
-            LogKind::Debug => 2,
-            LogKind::Info => 3,
-            LogKind::Unusual => 4,
-            LogKind::Broken => 5,
-        };
-        rank(self) >= rank(level)
-    }
+/// Which way the bytes of an IO log entry went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoDirection {
+    /// Received from the peer.
+    In,
+    /// Sent to the peer.
+    Out,
 }
 
 /// One remembered log line about a peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
-    /// Its kind.
-    pub kind: LogKind,
+    /// Its level ([`LogLevel::Io`] for the bytes of a message).
+    pub level: LogLevel,
+    /// For an IO entry, which way the bytes went.
+    pub io: Option<IoDirection>,
     /// Time since the node started.
     pub time: Duration,
     /// The peer, as hex.
@@ -127,6 +92,23 @@ pub struct LogEntry {
     pub log: String,
     /// The bytes of an IO entry, as hex.
     pub data: Option<String>,
+}
+
+impl LogEntry {
+    /// listpeers' `log[].type`: `IO_IN`, `IO_OUT`, `TRACE`, `DEBUG`, `INFO`, `UNUSUAL` or
+    /// `BROKEN`.
+    pub fn type_name(&self) -> &'static str {
+        match (self.level, self.io) {
+            (_, Some(IoDirection::In)) => "IO_IN",
+            (_, Some(IoDirection::Out)) => "IO_OUT",
+            (LogLevel::Io, None) => "IO",
+            (LogLevel::Trace, None) => "TRACE",
+            (LogLevel::Debug, None) => "DEBUG",
+            (LogLevel::Info, None) => "INFO",
+            (LogLevel::Unusual, None) => "UNUSUAL",
+            (LogLevel::Broken, None) => "BROKEN",
+        }
+    }
 }
 
 /// The node, as commands see it. Every method is quick (no network waits), so commands can
@@ -157,7 +139,7 @@ pub trait NodeControl: Send + Sync + 'static {
     fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String>;
 
     /// The remembered log entries about `peer` of kind `level` or above, oldest first.
-    fn peer_log(&self, peer: &PublicKey, level: LogKind) -> Vec<LogEntry>;
+    fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry>;
 
     /// Asks the node to shut down (the `stop` command), after its reply is written.
     fn request_stop(&self);

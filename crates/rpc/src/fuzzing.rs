@@ -17,20 +17,21 @@ use serde_json::Value;
 use wire::{Features, MsgType};
 
 use crate::commands;
-use crate::error::RpcError;
-use crate::filter;
-use crate::framing::{error_frame, result_frame, split_value, Next, Split, ValueSplitter};
 use crate::params::{self, Params, RawParams};
 use crate::plugin::manifest::{parse_manifest, OptionKind, PluginOption};
 use crate::plugin::order::{order, HookEntry};
-use crate::request::parse_request;
-use crate::server::RpcConfig;
+use jsonrpc::error::RpcError;
+use jsonrpc::filter;
+use jsonrpc::framing::reference::{split_value, Split};
+use jsonrpc::framing::{error_frame, result_frame, Next, ValueSplitter};
+use jsonrpc::request::parse_request;
 
 /// Prefix checks are quadratic in a value's length; past this many cuts they are spread out.
 const MAX_CUTS_PER_VALUE: usize = 128;
 
-/// The server's default, so deep inputs reach the refusal.
-const MAX_DEPTH: usize = RpcConfig::DEFAULT_MAX_NESTING_DEPTH;
+/// The server's default (`node_config::Limits::rpc_max_nesting_depth`), so deep inputs reach
+/// the refusal.
+const MAX_DEPTH: usize = 64;
 
 /// A client's byte stream. Whatever the bytes and however the socket cuts them, the splitter
 /// finds the same values and stops the same way; each value is the one serde_json finds there,

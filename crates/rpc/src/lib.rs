@@ -22,17 +22,14 @@
 
 pub mod commands;
 pub mod control;
-pub mod error;
-pub mod filter;
-pub mod framing;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod params;
 pub mod plugin;
-pub mod request;
 pub mod server;
+pub mod stream;
 
-pub use control::{ChannelRecord, LogEntry, LogKind, NodeControl, NodeInfo, Opener};
-pub use error::RpcError;
+pub use control::{ChannelRecord, IoDirection, LogEntry, NodeControl, NodeInfo, Opener};
+pub use jsonrpc::{code, RpcError};
 pub use server::{RpcConfig, RpcServer, RpcStartError};

@@ -13,68 +13,39 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
+use node_config::Limits;
+
 use crate::commands::{self, Reply, Session};
 use crate::control::NodeControl;
-use crate::error::RpcError;
-use crate::filter;
-use crate::framing::{error_frame, result_frame, Next, ValueSplitter};
-use crate::request::parse_request;
+use jsonrpc::error::RpcError;
+use jsonrpc::filter;
+use jsonrpc::framing::{error_frame, result_frame, Next, ValueSplitter};
+use jsonrpc::request::parse_request;
 
 /// The socket's path and limits. Each limit bounds what one client, or many, can make the node
-/// hold; a request or connection past one is refused and the node carries on.
+/// hold; a request or connection past one is refused and the node carries on. The limits users
+/// set (`rpc_max_request_bytes`, `rpc_max_nesting_depth`, `rpc_max_connections`) are
+/// `node_config`'s table, which says what each bounds.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
     /// The socket's path.
     pub path: PathBuf,
-    /// The largest request accepted, in bytes (lnpeerd's `--rpc-max-request-bytes`). A
-    /// connection whose next request grows beyond this is answered with an error (`id` null,
-    /// -32600 `Request larger than N bytes`) and closed, without reading the rest.
-    pub max_request_bytes: usize,
-    /// How deeply arrays and objects may nest in a request, the request object itself being
-    /// level 1 (lnpeerd's `--rpc-max-nesting-depth`). A request that opens one level more is
-    /// answered with an error (`id` null, -32600 `Request nested deeper than N levels`) and its
-    /// connection closed, as soon as that bracket is read.
-    ///
-    /// CLN's requests nest a few levels. At most [`RpcConfig::MAX_NESTING_DEPTH_CEILING`]:
-    /// the members parsed into a `serde_json::Value` on their own (`filter`, some params) sit
-    /// at least one level down, and serde_json refuses a `Value` nested 128 deep, so under the
-    /// ceiling every member a request can hold still parses. Checking the value is the
-    /// caller's job.
-    pub max_nesting_depth: usize,
-    /// How many connections may be open at once (lnpeerd's `--rpc-max-connections`). Each
-    /// holds a read buffer, a queue of responses and a task, so without a bound a local client
-    /// could exhaust memory or descriptors; CLN has none. lightning-cli, pyln-client and each
-    /// plugin hold one or a few. A connection past the limit is closed at once, unread, and a
-    /// warning logged once per burst of refusals; a slot frees when a connection closes.
-    pub max_connections: usize,
+    /// The limits users set.
+    pub limits: Limits,
     /// Responses a connection may have waiting to be written before it stops reading.
     pub max_pending_responses: usize,
 }
 
 impl RpcConfig {
-    /// [`RpcConfig::max_request_bytes`]'s default, 16 MiB.
-    pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 << 20;
-    /// [`RpcConfig::max_nesting_depth`]'s default.
-    pub const DEFAULT_MAX_NESTING_DEPTH: usize = 64;
-    /// The largest [`RpcConfig::max_nesting_depth`] that keeps every member of a request
-    /// within serde_json's recursion limit.
-    pub const MAX_NESTING_DEPTH_CEILING: usize = 128;
-    /// [`RpcConfig::max_connections`]'s default.
-    pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
     /// [`RpcConfig::max_pending_responses`]'s default.
     pub const DEFAULT_MAX_PENDING_RESPONSES: usize = 256;
 
-    /// The socket at `path` with the defaults: requests of at most 16 MiB
-    /// ([`RpcConfig::DEFAULT_MAX_REQUEST_BYTES`]) nested at most 64 levels deep
-    /// ([`RpcConfig::DEFAULT_MAX_NESTING_DEPTH`]), at most 256 connections open
-    /// ([`RpcConfig::DEFAULT_MAX_CONNECTIONS`]), and 256 responses waiting per connection
+    /// The socket at `path` with the default limits and 256 responses waiting per connection
     /// ([`RpcConfig::DEFAULT_MAX_PENDING_RESPONSES`]).
     pub fn new(path: PathBuf) -> Self {
         RpcConfig {
             path,
-            max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
-            max_nesting_depth: Self::DEFAULT_MAX_NESTING_DEPTH,
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            limits: Limits::default(),
             max_pending_responses: Self::DEFAULT_MAX_PENDING_RESPONSES,
         }
     }
@@ -175,7 +146,10 @@ async fn accept(
     let for_connections = stopped.clone();
     // A semaphore cannot hold more permits than this; so many connections is no limit anyway.
     let slots = Arc::new(Semaphore::new(
-        config.max_connections.min(Semaphore::MAX_PERMITS),
+        config
+            .limits
+            .rpc_max_connections
+            .min(Semaphore::MAX_PERMITS),
     ));
     // Refusals since the last accepted connection: one warning per burst, not per refusal.
     let mut refused_in_burst: u64 = 0;
@@ -205,7 +179,7 @@ async fn accept(
                             tracing::warn!(
                                 subsystem = "jsonrpc",
                                 "RPC connection refused: {} connections open (rpc-max-connections)",
-                                config.max_connections
+                                config.limits.rpc_max_connections
                             );
                         }
                         refused_in_burst += 1;
@@ -235,7 +209,7 @@ struct Outgoing {
     then_stop: bool,
 }
 
-/// Serves one connection. `_slot` is its place under `max_connections`, given back when this
+/// Serves one connection. `_slot` is its place under `rpc_max_connections`, given back when this
 /// returns, whichever way.
 async fn serve(
     stream: UnixStream,
@@ -248,7 +222,7 @@ async fn serve(
     let (frames, queue) = mpsc::channel(config.max_pending_responses);
     let writer = tokio::spawn(write_frames(writer, queue, node.clone()));
     let session = Session::default();
-    let mut requests = ValueSplitter::new(config.max_nesting_depth);
+    let mut requests = ValueSplitter::new(config.limits.rpc_max_nesting_depth);
     'read: loop {
         // Each error here ends the connection: the stream cannot be resynchronised.
         let refusal = loop {
@@ -269,15 +243,19 @@ async fn serve(
                 Next::TooDeep => {
                     break Some(format!(
                         "Request nested deeper than {} levels",
-                        config.max_nesting_depth
+                        config.limits.rpc_max_nesting_depth
                     ));
                 }
             }
         };
         // An unfinished request already at the limit will be larger than it.
         let refusal = refusal.or_else(|| {
-            (requests.unconsumed().len() >= config.max_request_bytes)
-                .then(|| format!("Request larger than {} bytes", config.max_request_bytes))
+            (requests.unconsumed().len() >= config.limits.rpc_max_request_bytes).then(|| {
+                format!(
+                    "Request larger than {} bytes",
+                    config.limits.rpc_max_request_bytes
+                )
+            })
         });
         if let Some(message) = refusal {
             let error = RpcError::invalid_request(message);
@@ -287,11 +265,12 @@ async fn serve(
         // Read no further than the limit, so a request over it is refused however it is cut
         // into reads.
         let room = config
-            .max_request_bytes
+            .limits
+            .rpc_max_request_bytes
             .saturating_sub(requests.unconsumed().len());
         tokio::select! {
             _ = until_stopped(&mut stopped) => break,
-            read = requests.read_from(&mut reader, room) => match read {
+            read = crate::stream::read_into(&mut requests, &mut reader, room) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             },
@@ -406,7 +385,7 @@ mod tests {
 
     #[test]
     fn at_the_depth_ceiling_every_member_still_parses_as_a_value() {
-        let ceiling = RpcConfig::MAX_NESTING_DEPTH_CEILING;
+        let ceiling = jsonrpc::framing::SERDE_JSON_DEPTH_LIMIT;
         // The deepest member a request can hold sits one level below the request object.
         let filter = format!("{}{}", "[".repeat(ceiling - 1), "]".repeat(ceiling - 1));
         let text = format!(

@@ -32,7 +32,7 @@ fn refusal(message: &str) -> Value {
 
 #[tokio::test]
 async fn a_request_64_deep_is_served_and_65_deep_is_refused_and_closed() {
-    assert_eq!(RpcConfig::new("x".into()).max_nesting_depth, 64);
+    assert_eq!(RpcConfig::new("x".into()).limits.rpc_max_nesting_depth, 64);
     let h = Harness::start(false).await;
     let mut client = h.client().await;
     // Parsed and answered: getinfo takes no parameter, so the one given is refused by id.
@@ -69,7 +69,7 @@ async fn a_request_64_deep_is_served_and_65_deep_is_refused_and_closed() {
 
 #[tokio::test]
 async fn the_nesting_limit_comes_from_the_config() {
-    let h = Harness::start_with(false, |config| config.max_nesting_depth = 3).await;
+    let h = Harness::start_with(false, |config| config.limits.rpc_max_nesting_depth = 3).await;
     let mut client = h.client().await;
     let response = client.call_raw(&nested_request(1, 3)).await;
     assert_eq!(response["id"], 1, "{response}");
@@ -100,8 +100,8 @@ async fn served(path: &Path) -> Option<UnixStream> {
 
 #[tokio::test]
 async fn connections_past_the_limit_are_closed_unread_until_one_closes() {
-    assert_eq!(RpcConfig::new("x".into()).max_connections, 256);
-    let h = Harness::start_with(false, |config| config.max_connections = 3).await;
+    assert_eq!(RpcConfig::new("x".into()).limits.rpc_max_connections, 256);
+    let h = Harness::start_with(false, |config| config.limits.rpc_max_connections = 3).await;
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut client = h.client().await;
@@ -209,9 +209,12 @@ fn request_of_length(len: usize) -> String {
 
 #[tokio::test]
 async fn a_request_one_byte_past_the_size_limit_is_refused_and_closed() {
-    assert_eq!(RpcConfig::new("x".into()).max_request_bytes, 16 << 20);
+    assert_eq!(
+        RpcConfig::new("x".into()).limits.rpc_max_request_bytes,
+        16 << 20
+    );
     let limit = 64 << 10;
-    let h = Harness::start_with(false, |config| config.max_request_bytes = limit).await;
+    let h = Harness::start_with(false, |config| config.limits.rpc_max_request_bytes = limit).await;
     let mut client = h.client().await;
     let response = client.call_raw(&request_of_length(limit)).await;
     assert_eq!(

@@ -9,7 +9,8 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::time::Duration;
 
 use common::*;
-use rpc::{LogEntry, LogKind, NodeControl, RpcConfig, RpcServer, RpcStartError};
+use node_config::LogLevel;
+use rpc::{IoDirection, LogEntry, NodeControl, RpcConfig, RpcServer, RpcStartError};
 use serde_json::{json, Value};
 
 const INTERNAL_18: &str = "Cannot send messages of type 18 (WIRE_PING). It is not possible to \
@@ -1072,7 +1073,8 @@ async fn listpeers_shows_connections_and_the_log() {
     let id = hex_id(&other.node_id());
     let log = vec![
         LogEntry {
-            kind: LogKind::Debug,
+            level: LogLevel::Debug,
+            io: None,
             time: Duration::new(12, 5),
             node_id: id.clone(),
             source: "connectd".into(),
@@ -1080,7 +1082,8 @@ async fn listpeers_shows_connections_and_the_log() {
             data: None,
         },
         LogEntry {
-            kind: LogKind::IoOut,
+            level: LogLevel::Io,
+            io: Some(IoDirection::Out),
             time: Duration::new(13, 0),
             node_id: id.clone(),
             source: "openingd".into(),
@@ -1088,7 +1091,8 @@ async fn listpeers_shows_connections_and_the_log() {
             data: Some("77770012".into()),
         },
         LogEntry {
-            kind: LogKind::Unusual,
+            level: LogLevel::Unusual,
+            io: None,
             time: Duration::new(14, 500_000_000),
             node_id: id.clone(),
             source: "connectd".into(),
@@ -1096,7 +1100,8 @@ async fn listpeers_shows_connections_and_the_log() {
             data: None,
         },
         LogEntry {
-            kind: LogKind::Broken,
+            level: LogLevel::Broken,
+            io: None,
             time: Duration::new(15, 0),
             node_id: hex_id(&node_id(9)),
             source: "connectd".into(),

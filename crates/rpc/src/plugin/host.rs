@@ -21,7 +21,7 @@ use super::manifest::{parse_manifest, Manifest, RpcMethod};
 use super::order::{order, HookEntry};
 use super::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
 use crate::commands::{address_json, direction_name};
-use crate::error::RpcError;
+use jsonrpc::error::RpcError;
 
 /// How the host runs plugins.
 #[derive(Debug, Clone)]

@@ -17,16 +17,15 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::error::RpcError;
-use crate::framing::{Next, ValueSplitter};
-use crate::server::RpcConfig;
+use jsonrpc::error::RpcError;
+use jsonrpc::framing::{Next, ValueSplitter};
 
 /// How deeply arrays and objects may nest in one message from a plugin, the message object
 /// being level 1. Each message is parsed into a `serde_json::Value`, which serde_json refuses
 /// at 128 levels, so one less than the RPC server's ceiling: everything the splitter lets
 /// through parses, and anything deeper is caught early (at the bracket that crosses the limit,
 /// without buffering the rest) and logged as too deep rather than as unparsable.
-pub const MAX_OUTPUT_NESTING_DEPTH: usize = RpcConfig::MAX_NESTING_DEPTH_CEILING - 1;
+pub const MAX_OUTPUT_NESTING_DEPTH: usize = jsonrpc::framing::SERDE_JSON_DEPTH_LIMIT - 1;
 
 /// The error a caller gets when the plugin dies before answering.
 pub const PLUGIN_TERMINATED: i32 = -4;
@@ -274,7 +273,7 @@ async fn read_stdout(
             }
         }
         // No size limit, as before: plugins are trusted, and some answers are large.
-        match messages.read_from(&mut stdout, usize::MAX).await {
+        match crate::stream::read_into(&mut messages, &mut stdout, usize::MAX).await {
             Ok(0) => break "exited".to_owned(),
             Ok(_) => {}
             Err(error) => break format!("read failed: {error}"),

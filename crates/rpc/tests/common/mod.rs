@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use node_config::LogLevel;
 use noise_transport::PublicKey;
 use peer_manager::testing::config;
 use peer_manager::{PeerManager, PeerManagerConfig};
-use rpc::{ChannelRecord, LogEntry, LogKind, NodeControl, NodeInfo, Opener, RpcConfig, RpcServer};
+use rpc::{ChannelRecord, LogEntry, NodeControl, NodeInfo, Opener, RpcConfig, RpcServer};
 use serde_json::{json, Value};
 use subdaemon_state::{ChannelState, PeerInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -171,13 +172,13 @@ impl NodeControl for TestNode {
         Ok(())
     }
 
-    fn peer_log(&self, peer: &PublicKey, level: LogKind) -> Vec<LogEntry> {
+    fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry> {
         let id = hex_id(peer);
         self.log
             .lock()
             .unwrap()
             .iter()
-            .filter(|entry| entry.node_id == id && entry.kind.at_least(level))
+            .filter(|entry| entry.node_id == id && entry.level >= level)
             .cloned()
             .collect()
     }

@@ -1,0 +1,329 @@
+//! Every denial-of-service limit a user can set, in one table: its option, help, default,
+//! bounds and where it applies. A new limit is one row of [`limits!`] below; the row gives
+//! [`Limits`] a typed field, `--help` a line, and the option parser its checks.
+//!
+//! Each row's doc comment says where its number comes from. The crates that enforce a limit
+//! read it from the [`Limits`] their configuration carries (`PeerManagerConfig::limits`,
+//! `RpcConfig::limits`).
+
+use std::time::Duration;
+
+/// Which part of the node enforces a limit (the help text groups by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The peer manager: connections, handshakes, peer traffic.
+    Peer,
+    /// The JSON-RPC socket.
+    Rpc,
+}
+
+/// One row of the table, as the option parser and `--help` see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSpec {
+    /// The option's name, without dashes.
+    pub name: &'static str,
+    /// Placeholder for the value in help text, e.g. `<bytes>`.
+    pub arg: &'static str,
+    /// What the number counts, for errors: `'x' is not a number of <unit>`.
+    pub unit: &'static str,
+    /// The default.
+    pub default: u64,
+    /// The smallest value accepted.
+    pub min: u64,
+    /// The largest value accepted beyond what the field's type holds, with the reason.
+    pub max: Option<(u64, &'static str)>,
+    /// Where it applies.
+    pub scope: Scope,
+    /// The help line.
+    pub help: &'static str,
+}
+
+/// A field type of [`Limits`], built from the option's whole number.
+pub trait LimitValue: Sized {
+    /// The value for `number`, if the type holds it.
+    fn from_number(number: u64) -> Option<Self>;
+}
+
+impl LimitValue for u32 {
+    fn from_number(number: u64) -> Option<Self> {
+        u32::try_from(number).ok()
+    }
+}
+
+impl LimitValue for u64 {
+    fn from_number(number: u64) -> Option<Self> {
+        Some(number)
+    }
+}
+
+impl LimitValue for usize {
+    fn from_number(number: u64) -> Option<Self> {
+        usize::try_from(number).ok()
+    }
+}
+
+/// Deadlines are whole seconds.
+impl LimitValue for Duration {
+    fn from_number(number: u64) -> Option<Self> {
+        Some(Duration::from_secs(number))
+    }
+}
+
+/// Why a value was refused; the option parser words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitRefusal {
+    /// Below the row's minimum.
+    TooSmall {
+        /// The minimum.
+        min: u64,
+    },
+    /// Above what the field holds.
+    TooLarge,
+    /// Above the row's maximum.
+    AboveMax {
+        /// The maximum.
+        max: u64,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+macro_rules! limits {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty = $default:expr;
+            option $name:literal $arg:literal, unit $unit:literal,
+            min $min:expr, max $max:expr, $scope:ident,
+            help $help:literal;
+    )*) => {
+        /// The limits, with their defaults from the table.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Limits {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl Default for Limits {
+            fn default() -> Self {
+                Limits {
+                    $( $field: from_default::<$ty>($default), )*
+                }
+            }
+        }
+
+        /// Every row, in help order.
+        pub const LIMITS: &[LimitSpec] = &[
+            $( LimitSpec {
+                name: $name,
+                arg: $arg,
+                unit: $unit,
+                default: $default,
+                min: $min,
+                max: $max,
+                scope: Scope::$scope,
+                help: $help,
+            }, )*
+        ];
+
+        impl Limits {
+            /// Sets the limit whose option is `name` to `number`, checked against its row.
+            /// `None` if no row has that option.
+            pub fn set(&mut self, name: &str, number: u64) -> Option<Result<(), LimitRefusal>> {
+                match name {
+                    $( $name => Some(checked(spec($name)?, number).map(|number| {
+                        self.$field = number;
+                    })), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// The row of option `name`.
+pub fn spec(name: &str) -> Option<&'static LimitSpec> {
+    LIMITS.iter().find(|row| row.name == name)
+}
+
+fn checked<T: LimitValue>(row: &LimitSpec, number: u64) -> Result<T, LimitRefusal> {
+    if number < row.min {
+        return Err(LimitRefusal::TooSmall { min: row.min });
+    }
+    let value = T::from_number(number).ok_or(LimitRefusal::TooLarge)?;
+    match row.max {
+        Some((max, why)) if number > max => Err(LimitRefusal::AboveMax { max, why }),
+        _ => Ok(value),
+    }
+}
+
+/// A default from the table; the table's own test checks every default fits its field.
+fn from_default<T: LimitValue + Default>(number: u64) -> T {
+    T::from_number(number).unwrap_or_default()
+}
+
+/// The deepest `--rpc-max-nesting-depth`: members parsed into a `serde_json::Value` on their
+/// own (`filter`, some params) sit at least one level down, and serde_json refuses a `Value`
+/// nested 128 deep, so under this every member a request can hold still parses.
+pub const RPC_NESTING_DEPTH_CEILING: u64 = jsonrpc::framing::SERDE_JSON_DEPTH_LIMIT as u64;
+
+/// The smallest `--peer-send-queue-bytes`: one message of the largest size (BOLT 8's 16-bit
+/// length), so that any message can be queued.
+const MIN_SEND_QUEUE_BYTES: u64 = 65_535;
+
+/// The smallest `--rpc-max-request-bytes`. Any limit refuses some requests; below this it would
+/// refuse everyday ones (a `connect` with its id, host and port is a few hundred bytes), which
+/// is a mistake, not a hardening. A `sendcustommsg` of the largest message needs about 128 KiB.
+const MIN_RPC_REQUEST_BYTES: u64 = 4096;
+
+limits! {
+    /// Pings from one peer answered at once, then [`Limits::pings_per_second`]. lnd allows a
+    /// burst of 200 at 10/s; pongs can be 65531 bytes, so we allow a smaller burst at the same
+    /// sustained rate. Over the rate pings go unanswered (not fatal: BOLT 1 asks only for
+    /// "limited precautions").
+    ping_burst: u32 = 20;
+        option "ping-burst" "<pings>", unit "pings", min 1, max None, Peer,
+        help "Pings from one peer answered at once, before --pings-per-second applies";
+    /// See [`Limits::ping_burst`].
+    pings_per_second: u32 = 10;
+        option "pings-per-second" "<pings>", unit "pings", min 1, max None, Peer,
+        help "Pings from one peer answered per second after the burst; others go unanswered";
+    /// Custom-message bytes one peer may have waiting to be written: 1 MiB holds 16 messages of
+    /// the largest size or tens of thousands of small ones, so a peer that reads keeps its
+    /// queue far below it, while one that stops reading costs at most this much memory (lnd
+    /// caps its backlog at 16 MiB, LDK pauses reading at 12 queued messages; peers.md §12).
+    peer_send_queue_bytes: usize = 1024 * 1024;
+        option "peer-send-queue-bytes" "<bytes>", unit "bytes", min MIN_SEND_QUEUE_BYTES,
+        max None, Peer,
+        help "Custom-message bytes queued for one peer before sends to it fail (at least 65535)";
+    /// Inbound connections allowed at once between TCP accept and the peer's `init`. When one
+    /// more arrives, the oldest of them is closed (not the newcomer), so a peer that opens
+    /// connections and stalls them (slowloris) can shut out an honest peer only by opening
+    /// more than this many within the honest peer's handshake round trip. 256 is far above the
+    /// handshakes an honest node sees at once, and holding that many costs only a socket and a
+    /// small task each. Outgoing dials are not counted: we choose to make them, and they carry
+    /// their own deadlines.
+    max_pending_handshakes: usize = 256;
+        option "max-pending-handshakes" "<count>", unit "connections", min 1, max None, Peer,
+        help "Incoming connections in their handshake or init at once; one more closes the oldest";
+    /// Time from TCP established to BOLT 8 act three done, either way. The three acts are 50,
+    /// 50 and 66 bytes, so an honest peer needs about one and a half round trips. 15 s is what
+    /// lnd allows (5 s for each of the three acts) and leaves room for Tor. A peer that stalls
+    /// here is dropped.
+    handshake_timeout: Duration = 15;
+        option "handshake-timeout" "<seconds>", unit "seconds", min 1, max None, Peer,
+        help "Close a connection whose BOLT 8 handshake takes longer than this";
+    /// Time from the handshake's end until the peer's `init` has arrived (our own `init` goes
+    /// out first). lnd waits 15 s for `init` too; an honest peer sends it right after act
+    /// three, often in the same packet.
+    init_timeout: Duration = 15;
+        option "init-timeout" "<seconds>", unit "seconds", min 1, max None, Peer,
+        help "Close a connection whose peer sends no init this long after the handshake";
+    /// Inbound peers without a channel that may be connected at once; over it, a new one gets
+    /// a `warning` and is closed. 250 is LDK's cap on peers without funded channels. Peers with
+    /// a channel, peers we dialed, and a peer reconnecting (its new connection replaces the old
+    /// one) are always admitted, so the cap only stops strangers from filling the node.
+    max_inbound_peers_without_channel: usize = 250;
+        option "max-inbound-peers-without-channel" "<count>", unit "peers", min 0, max None,
+        Peer,
+        help "Incoming peers without a channel at once; more get a warning and are closed";
+    /// Bytes per second one peer may send us, read from its socket (0: no limit). Over it, its
+    /// reader waits before reading again, so TCP pushes back on the peer; nothing is dropped
+    /// and the connection stays up. 32 MiB/s is a few hundred times what gossip and channel
+    /// traffic need, yet a few percent of what one core decrypts (benchmarks.md: about 1 GB/s
+    /// one way with 60 KB messages), so one peer cannot take a core away from the others.
+    peer_inbound_rate: u64 = 32 * 1024 * 1024;
+        option "peer-inbound-rate" "<bytes/s>", unit "bytes per second", min 0, max None, Peer,
+        help "Bytes per second read from one peer; a faster peer is slowed down (0: no limit)";
+    /// Bytes a peer may send at once above [`Limits::peer_inbound_rate`] after a quiet spell:
+    /// 8 MiB, a quarter second at that rate and 128 frames of the largest size, so bursts of
+    /// ordinary traffic are never slowed.
+    peer_inbound_burst: u64 = 8 * 1024 * 1024;
+        option "peer-inbound-burst" "<bytes>", unit "bytes", min 1, max None, Peer,
+        help "Bytes one peer may send at once above --peer-inbound-rate";
+    /// The largest JSON-RPC request accepted. A connection whose next request grows beyond this
+    /// is answered with an error (`id` null, -32600 `Request larger than N bytes`) and closed,
+    /// without reading the rest. 16 MiB holds any request a command takes many times over.
+    rpc_max_request_bytes: usize = 16 << 20;
+        option "rpc-max-request-bytes" "<bytes>", unit "bytes", min MIN_RPC_REQUEST_BYTES,
+        max None, Rpc,
+        help "Largest JSON-RPC request accepted; a larger one closes its connection (at least 4096)";
+    /// How deeply arrays and objects may nest in a JSON-RPC request, the request object itself
+    /// being level 1. A request that opens one level more is answered with an error (`id` null,
+    /// -32600 `Request nested deeper than N levels`) and its connection closed, as soon as that
+    /// bracket is read. CLN's requests nest a few levels.
+    rpc_max_nesting_depth: usize = 64;
+        option "rpc-max-nesting-depth" "<levels>", unit "levels", min 1,
+        max Some((
+            RPC_NESTING_DEPTH_CEILING,
+            "serde_json refuses values nested 128 levels deep, and a request's members sit \
+             one level below it",
+        )),
+        Rpc,
+        help "Arrays and objects nested in one JSON-RPC request; deeper is refused (1 to 128)";
+    /// JSON-RPC connections open at once. Each holds a read buffer, a queue of responses and a
+    /// task, so without a bound a local client could exhaust memory or descriptors; CLN has
+    /// none. lightning-cli, pyln-client and each plugin hold one or a few. A connection past
+    /// the limit is closed at once, unread, and a warning logged once per burst of refusals.
+    rpc_max_connections: usize = 256;
+        option "rpc-max-connections" "<count>", unit "connections", min 1, max None, Rpc,
+        help "JSON-RPC connections open at once; one more is closed unread (at least 1)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_fits_its_field_and_its_bounds() {
+        let defaults = Limits::default();
+        for row in LIMITS {
+            assert!(row.default >= row.min, "{}", row.name);
+            if let Some((max, _)) = row.max {
+                assert!(row.default <= max, "{}", row.name);
+            }
+            let mut limits = defaults.clone();
+            assert_eq!(
+                limits.set(row.name, row.default),
+                Some(Ok(())),
+                "{}",
+                row.name
+            );
+            assert_eq!(
+                limits, defaults,
+                "{}: the default set again changes nothing",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_checked_against_the_row() {
+        let mut limits = Limits::default();
+        assert_eq!(
+            limits.set("ping-burst", 0),
+            Some(Err(LimitRefusal::TooSmall { min: 1 }))
+        );
+        assert_eq!(
+            limits.set("ping-burst", u64::from(u32::MAX) + 1),
+            Some(Err(LimitRefusal::TooLarge))
+        );
+        assert!(matches!(
+            limits.set("rpc-max-nesting-depth", 129),
+            Some(Err(LimitRefusal::AboveMax { max: 128, .. }))
+        ));
+        assert_eq!(limits.set("handshake-timeout", 3), Some(Ok(())));
+        assert_eq!(limits.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(limits.set("no-such-limit", 1), None);
+        assert_eq!(limits.ping_burst, 20, "a refused value changes nothing");
+    }
+
+    #[test]
+    fn option_names_are_unique() {
+        for (i, row) in LIMITS.iter().enumerate() {
+            assert!(
+                LIMITS[i + 1..].iter().all(|other| other.name != row.name),
+                "{}",
+                row.name
+            );
+        }
+    }
+}
