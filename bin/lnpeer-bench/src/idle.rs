@@ -150,11 +150,8 @@ async fn connect(address: &str, node: &PublicKey, index: usize) -> Result<TcpStr
         .read_act_two(&act_two)
         .map_err(|e| e.to_string())?;
     let (mut encryptor, mut decryptor) = transport.split();
-    let init = peer_manager::protocol::our_init(
-        &peer_manager::protocol::default_features(),
-        ChainHash::REGTEST,
-        None,
-    );
+    let init =
+        peer_protocol::our_init(&peer_protocol::default_features(), ChainHash::REGTEST, None);
     let mut out = act_three.to_vec();
     encryptor
         .encrypt_into(&init, &mut out)

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use peer_manager::{CustomMessageHandler, PeerManager, PeerManagerConfig};
+use node_config::DialAddress;
+use peer_manager::{CustomMessageHandler, PeerManager, PeerManagerConfig, SendBatch};
 use secp256k1::{PublicKey, SecretKey};
 use tokio::sync::Notify;
 use wire::ChainHash;
@@ -45,9 +46,12 @@ async fn manager(listen: bool) -> PeerManager {
 async fn dial(a: &PeerManager, b: &PeerManager) {
     let mut b_events = b.subscribe();
     let address = b.listen_addrs()[0];
-    a.connect(b.node_id(), &address.ip().to_string(), address.port())
-        .await
-        .expect("a connects to b");
+    a.connect(
+        b.node_id(),
+        &DialAddress::new(address.ip().to_string(), Some(address.port())),
+    )
+    .await
+    .expect("a connects to b");
     while b.peer(&a.node_id()).and_then(|p| p.connection).is_none() {
         let _ = b_events.recv().await;
     }
@@ -68,19 +72,19 @@ pub(crate) fn handshakes(connectors: usize, duration: Duration) -> f64 {
     crate::runtime().block_on(async {
         let server = manager(true).await;
         let address = server.listen_addrs()[0];
-        let host = address.ip().to_string();
+        let target = DialAddress::new(address.ip().to_string(), Some(address.port()));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..connectors {
             let client = manager(false).await;
             let server_id = server.node_id();
-            let host = host.clone();
+            let target = target.clone();
             tasks.push(tokio::spawn(async move {
                 let mut events = client.subscribe();
                 let mut done = 0u64;
                 while started.elapsed() < duration {
                     client
-                        .connect(server_id, &host, address.port())
+                        .connect(server_id, &target)
                         .await
                         .expect("a handshake");
                     done += 1;
@@ -121,7 +125,7 @@ struct Counter {
 }
 
 impl CustomMessageHandler for Counter {
-    fn handle(&self, _: &PublicKey, message: &[u8]) {
+    fn handle(&self, _: &PublicKey, message: &[u8], _: &mut SendBatch<'_>) {
         let count = self.received.fetch_add(1, Ordering::AcqRel);
         // Messages shorter than 10 bytes carry a truncated number; only whole ones are checked.
         if message.len() >= 10 && seq_of(message) != Some(count) {
@@ -194,12 +198,12 @@ pub(crate) fn one_way(message_len: usize, messages: u64) -> Throughput {
 }
 
 /// B's handler in `echo`: sends each message straight back from B's reader.
-struct Echo(PeerManager);
+struct Echo;
 
 impl CustomMessageHandler for Echo {
-    fn handle(&self, from: &PublicKey, message: &[u8]) {
+    fn handle(&self, from: &PublicKey, message: &[u8], replies: &mut SendBatch<'_>) {
         // A full queue cannot happen with one message in flight; a closed one ends the run.
-        let _ = self.0.send_custom(from, message);
+        let _ = replies.send_custom(from, message);
     }
 }
 
@@ -211,7 +215,7 @@ struct Arrival {
 }
 
 impl CustomMessageHandler for Arrival {
-    fn handle(&self, _: &PublicKey, message: &[u8]) {
+    fn handle(&self, _: &PublicKey, message: &[u8], _: &mut SendBatch<'_>) {
         let at = Instant::now();
         *self.back.lock().expect("the arrival lock") = Some((message.to_vec(), at));
         self.wake.notify_one();
@@ -226,7 +230,7 @@ pub(crate) fn echo(message_len: usize, samples: usize) -> Latencies {
         let b = manager(true).await;
         let arrival = Arc::new(Arrival::default());
         a.set_custom_handler(arrival.clone());
-        b.set_custom_handler(Arc::new(Echo(b.clone())));
+        b.set_custom_handler(Arc::new(Echo));
         dial(&a, &b).await;
         let b_id = b.node_id();
         let warm_up = samples / 10;

@@ -187,7 +187,16 @@ impl Node {
                 })?;
                 channels.push((channel.dbid, state));
             }
-            manager.restore_peer(id, peer.address, channels);
+            // A remembered address that no longer parses is dropped, not fatal: the peer can
+            // still reconnect to us.
+            let address = peer.address.and_then(|text| match text.parse() {
+                Ok(address) => Some(address),
+                Err(error) => {
+                    tracing::warn!(node_id = %id, "forgetting the stored address '{text}': {error}");
+                    None
+                }
+            });
+            manager.restore_peer(id, address, channels);
         }
 
         let store = Arc::new(Mutex::new(store));
@@ -314,7 +323,11 @@ impl Controller {
         let address = info.and_then(|p| p.address);
         let dbid = {
             let mut store = self.lock_store();
-            store.upsert_peer(peer.serialize(), address.as_deref(), now_unix())?;
+            store.upsert_peer(
+                peer.serialize(),
+                address.map(|a| a.to_string()).as_deref(),
+                now_unix(),
+            )?;
             store.insert_channel(
                 peer.serialize(),
                 channel_id,
@@ -454,9 +467,11 @@ async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
             }) => {
                 let address = manager.peer(&id).and_then(|p| p.address);
                 let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-                if let Err(error) =
-                    store.upsert_peer(id.serialize(), address.as_deref(), now_unix())
-                {
+                if let Err(error) = store.upsert_peer(
+                    id.serialize(),
+                    address.map(|a| a.to_string()).as_deref(),
+                    now_unix(),
+                ) {
                     tracing::error!(node_id = %id, "cannot store the peer's address: {error}");
                 }
             }

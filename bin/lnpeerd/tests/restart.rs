@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use lnpeerd::node::Node;
-use node_config::Config;
+use node_config::{Config, DialAddress};
 use noise_transport::SecretKey;
 use peer_manager::{PeerEvent, PeerManager, PeerManagerConfig};
 use subdaemon_state::{ChannelState, Owner, PeerInput};
@@ -55,7 +55,10 @@ async fn restart_keeps_node_id_channels_and_redials_the_channel_peer() {
     let node = Node::start(&config(dir.path())).await.unwrap();
     let node_id = node.manager().node_id();
     node.manager()
-        .connect(remote_id, "127.0.0.1", remote_addr.port())
+        .connect(
+            remote_id,
+            &DialAddress::new("127.0.0.1", Some(remote_addr.port())),
+        )
         .await
         .unwrap();
     let open = node.open_channel(&remote_id).unwrap();
@@ -122,7 +125,10 @@ async fn forgotten_channels_stay_forgotten() {
     let remote_id = remote.node_id();
     let node = Node::start(&config(dir.path())).await.unwrap();
     node.manager()
-        .connect(remote_id, "127.0.0.1", remote.listen_addrs()[0].port())
+        .connect(
+            remote_id,
+            &DialAddress::new("127.0.0.1", Some(remote.listen_addrs()[0].port())),
+        )
         .await
         .unwrap();
     let dbid = node.open_channel(&remote_id).unwrap();

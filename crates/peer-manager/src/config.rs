@@ -8,8 +8,6 @@ use node_config::Limits;
 use noise_transport::SecretKey;
 use wire::{ChainHash, Features};
 
-use crate::protocol;
-
 /// Time an outgoing dial may take to resolve the host and open the TCP connection. 60 s is
 /// Core Lightning's `connection_timeout_secs`, which CLN applies to the whole connection; here
 /// the handshake and `init` that follow have their own deadlines ([`Limits::handshake_timeout`],
@@ -73,7 +71,7 @@ impl PeerManagerConfig {
             chain,
             default_port,
             listen: Vec::new(),
-            features: protocol::default_features(),
+            features: peer_protocol::default_features(),
             dial_timeout: DIAL_TIMEOUT,
             limits: Limits::default(),
             control_queue_bytes: CONTROL_QUEUE_BYTES,

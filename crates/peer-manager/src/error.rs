@@ -5,8 +5,9 @@ use std::time::Duration;
 use noise_transport::{DecryptError, HandshakeError};
 use subdaemon_state::{InvalidTransition, SendRefused};
 
+use peer_protocol::{InitFailure, InitRejection};
+
 use crate::outbox::SendError;
-use crate::protocol::InitRejection;
 
 /// Why a connection could not be established.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,18 @@ impl std::error::Error for ConnectError {}
 impl From<HandshakeError> for ConnectError {
     fn from(error: HandshakeError) -> Self {
         ConnectError::Handshake(error)
+    }
+}
+
+/// How a refused `init` phase reads to callers.
+impl From<InitFailure> for ConnectError {
+    fn from(failure: InitFailure) -> Self {
+        match failure {
+            InitFailure::TooShort => ConnectError::BadInit("message shorter than a type".into()),
+            InitFailure::FirstMessageNotInit(ty) => ConnectError::FirstMessageNotInit(ty),
+            InitFailure::Malformed(error) => ConnectError::BadInit(error),
+            InitFailure::Rejected(rejection) => ConnectError::InitRejected(rejection),
+        }
     }
 }
 

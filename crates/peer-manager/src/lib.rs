@@ -1,19 +1,32 @@
-//! The IO side of lnpeer: it listens and dials, runs the BOLT 8 handshake and the BOLT 1 `init`
-//! exchange, keeps one reader and one writer task per connection, and tracks every known peer
-//! with its owning subdaemon.
+//! The IO side of lnpeer's peer layer: it listens and dials, runs the BOLT 8 handshake and the
+//! BOLT 1 `init` exchange, keeps one reader and one writer task per connection, and tracks
+//! every known peer with its owning subdaemon.
 //!
 //! # What it owns, and what it must not touch
 //!
-//! Sockets and tasks (tokio). The protocol rules it applies come from IO-free code: BOLT 8 from
+//! Sockets and tasks (tokio). The rules it applies come from IO-free crates: BOLT 8 from
 //! `noise-transport`, BOLT 1 messages from `wire`, ownership from `subdaemon-state`, and the
-//! peer rules (init checks, dispatch, keepalive, ping limits) from this crate's [`protocol`]
-//! module, which has no IO either. It knows nothing of RPC, plugins or storage: it publishes
-//! [`PeerEvent`]s and takes commands, and the node binary persists what it must.
+//! peer rules (init checks, the odd/even rule, keepalive, ping and byte-rate limits) from
+//! `peer-protocol`, whose `Session` the reader drives. It knows nothing of RPC, plugins or
+//! storage: it publishes [`PeerEvent`]s, hands custom messages to one consumer, and takes
+//! commands; the node binary persists what it must.
+//!
+//! # Layout
+//!
+//! * [`PeerManager`] (`manager.rs`): the public face.
+//! * `listener.rs`, `dialer.rs`: connections coming in and going out; `admission.rs`: the caps
+//!   on pending handshakes and on inbound peers without a channel; `establish.rs`: handshake
+//!   and `init` under their deadlines.
+//! * `connection.rs`: registering a connection and tearing it down; `reader.rs` and
+//!   `writer.rs`: its two tasks; `outbox.rs`: its bounded, encrypt-at-send queue.
+//! * `registry.rs`: every known peer, the one place that changes an entry and its counters.
+//! * `custom.rs`: where received custom messages go; `events.rs`: what callers are told;
+//!   `tasks.rs`: spawning and shutdown; `io_log.rs`: the `[IN]`/`[OUT]` log records.
 //!
 //! # Data path
 //!
 //! ```text
-//! socket ─read─▶ reader task: Decryptor (in place) ─▶ protocol::dispatch ─▶ pong/error → outbox
+//! socket ─read─▶ reader: Decryptor (in place) ─▶ Session::handle_message ─▶ pong/error → outbox
 //!                                            ├─▶ CustomMessageHandler (a slice, on the reader)
 //!                                            └─▶ CustomMessageSink (per-peer bounded queue; waits)
 //! send_custom ─▶ owner gate ─▶ Outbox: encrypt into the connection's buffer (bounded in bytes;
@@ -22,19 +35,29 @@
 //!                    sends while handling a batch, by that reader when the batch is done
 //! ```
 
+mod admission;
 mod config;
+mod connection;
+mod custom;
+mod dialer;
 mod error;
+mod establish;
+mod events;
+mod io_log;
+mod listener;
 mod manager;
 mod outbox;
-pub mod protocol;
+mod reader;
+mod registry;
+mod tasks;
+mod writer;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use config::*;
+pub use custom::{CustomMessageHandler, CustomMessageSink, SendBatch};
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
-pub use manager::{
-    ConnectionInfo, CustomMessageHandler, CustomMessageSink, Direction, PeerEvent, PeerInfo,
-    PeerManager,
-};
+pub use events::{ConnectionInfo, Direction, PeerEvent, PeerInfo};
+pub use manager::PeerManager;
 pub use outbox::{Outbox, SendError};

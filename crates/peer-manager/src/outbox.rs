@@ -10,19 +10,19 @@
 //!
 //! Who writes: the connection's writer task, woken once for everything sent since it last
 //! ran, so a burst of sends costs one socket write. A connection's reader instead collects
-//! what is sent while it handles a batch of messages (its pongs, a handler's replies) and
-//! writes it itself when the batch is done: a request answered inside the reader goes out with
-//! no task switch at all (see [`deferring_flushes`]). Only one task writes at a time; a task
-//! that finds the socket full leaves the rest to the writer task, which waits for room.
+//! what is sent while it handles a batch of messages (its pongs, a handler's replies) with
+//! [`Outbox::send_deferred`], and writes it itself when the batch is done: a request answered
+//! inside the reader goes out with no task switch at all. Only one task writes at a time; a
+//! task that finds the socket full leaves the rest to the writer task, which waits for room.
 
-use std::cell::RefCell;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use noise_transport::{Encryptor, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Why a message could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,32 +150,15 @@ fn parked(buffer: Vec<u8>) -> Vec<u8> {
     }
 }
 
-thread_local! {
-    /// While a reader handles a batch: the outboxes sent to, which it flushes afterwards.
-    static DEFERRED: RefCell<Option<Vec<Outbox>>> = const { RefCell::new(None) };
-}
-
-/// Runs `handle` with the flushes of every send it makes put off: the outboxes sent to are
-/// added to `touched` (once each) instead of waking their writers. Call [`Outbox::flush`] on
-/// them when the batch is done. Nothing in `handle` may await (it is a closure, so it cannot).
-pub(crate) fn deferring_flushes<R>(touched: &mut Vec<Outbox>, handle: impl FnOnce() -> R) -> R {
-    /// Restores the thread's previous state even if `handle` panics, so that a panicking
-    /// handler cannot leave every later send on this worker thread deferred forever.
-    struct Restore<'a> {
-        touched: &'a mut Vec<Outbox>,
-        outer: Option<Vec<Outbox>>,
-    }
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            let outer = self.outer.take();
-            *self.touched = DEFERRED
-                .with(|deferred| deferred.replace(outer))
-                .unwrap_or_default();
-        }
-    }
-    let outer = DEFERRED.with(|deferred| deferred.replace(Some(std::mem::take(touched))));
-    let _restore = Restore { touched, outer };
-    handle()
+/// What a send leaves to do once its frame is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterSend {
+    /// Write it now, from the sender: a lone message after a quiet spell.
+    WriteNow,
+    /// Wake the writer task: part of a burst.
+    WakeWriter,
+    /// A write in progress takes it along.
+    Nothing,
 }
 
 impl Outbox {
@@ -246,6 +229,37 @@ impl Outbox {
 
     /// Encrypts `message` onto the queue if its budget has room, then sees that it is written.
     pub(crate) fn send(&self, message: &[u8], class: Class) -> Result<(), SendError> {
+        match self.enqueue(message, class)? {
+            // A lone message after a quiet spell (a request, an echo): the sender writes it
+            // itself rather than waking the writer task, which costs a task switch.
+            AfterSend::WriteNow => {
+                self.flush();
+            }
+            // Part of a burst: the writer task writes everything sent until it runs at once.
+            AfterSend::WakeWriter => self.shared.work.notify_one(),
+            AfterSend::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// Encrypts `message` onto the queue like [`Outbox::send`], but leaves the write to the
+    /// caller: the outbox joins `batch` (once), and the caller flushes every outbox in it when
+    /// its batch of work is done, one write each.
+    pub(crate) fn send_deferred(
+        &self,
+        message: &[u8],
+        class: Class,
+        batch: &mut Vec<Outbox>,
+    ) -> Result<(), SendError> {
+        self.enqueue(message, class)?;
+        if !batch.iter().any(|o| Arc::ptr_eq(&o.shared, &self.shared)) {
+            batch.push(self.clone());
+        }
+        Ok(())
+    }
+
+    /// Encrypts `message` onto the queue if its budget has room, and says who should write it.
+    fn enqueue(&self, message: &[u8], class: Class) -> Result<AfterSend, SendError> {
         if !(MIN_MESSAGE_LEN..=MAX_MESSAGE_LEN).contains(&message.len()) {
             return Err(SendError::BadLength { len: message.len() });
         }
@@ -254,57 +268,39 @@ impl Outbox {
             Class::Custom => self.shared.custom_limit,
             Class::Control => self.shared.custom_limit + self.shared.control_limit,
         };
-        let (writer_idle, write_now) = {
-            let mut state = self.state();
-            if state.phase != Phase::Open {
-                return Err(SendError::Closed);
-            }
-            if state.unsent + frame > limit {
-                return Err(SendError::QueueFull {
-                    queued: state.unsent,
-                    len: message.len(),
-                    limit,
-                });
-            }
-            let State {
-                encryptor, queued, ..
-            } = &mut *state;
-            encryptor
-                .encrypt_into(message, queued)
-                .map_err(|_| SendError::BadLength { len: message.len() })?;
-            let alone = state.unsent == 0;
-            state.unsent += frame;
-            // The clock is read only when it can decide: in a burst the queue is not empty.
-            let write_now = !state.flushing
-                && alone
-                && frame <= DIRECT_WRITE_MAX
-                && state
-                    .last_write
-                    .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
-            (!state.flushing, write_now)
-        };
-        let deferred = DEFERRED.with(|deferred| match deferred.borrow_mut().as_mut() {
-            Some(touched) => {
-                if !touched.iter().any(|o| Arc::ptr_eq(&o.shared, &self.shared)) {
-                    touched.push(self.clone());
-                }
-                true
-            }
-            None => false,
-        });
-        if deferred {
-            return Ok(());
+        let mut state = self.state();
+        if state.phase != Phase::Open {
+            return Err(SendError::Closed);
         }
-        if write_now {
-            // A lone message after a quiet spell (a request, an echo): the sender writes it
-            // itself rather than waking the writer task, which costs a task switch.
-            self.flush();
-        } else if writer_idle {
-            // Part of a burst: the writer task writes everything sent until it runs at once.
-            // (A task already writing takes these bytes along.)
-            self.shared.work.notify_one();
+        if state.unsent + frame > limit {
+            return Err(SendError::QueueFull {
+                queued: state.unsent,
+                len: message.len(),
+                limit,
+            });
         }
-        Ok(())
+        let State {
+            encryptor, queued, ..
+        } = &mut *state;
+        encryptor
+            .encrypt_into(message, queued)
+            .map_err(|_| SendError::BadLength { len: message.len() })?;
+        let alone = state.unsent == 0;
+        state.unsent += frame;
+        if state.flushing {
+            return Ok(AfterSend::Nothing);
+        }
+        // The clock is read only when it can decide: in a burst the queue is not empty.
+        let write_now = alone
+            && frame <= DIRECT_WRITE_MAX
+            && state
+                .last_write
+                .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
+        Ok(if write_now {
+            AfterSend::WriteNow
+        } else {
+            AfterSend::WakeWriter
+        })
     }
 
     /// Writes what is queued without waiting: everything, or until the socket is full (then
@@ -501,7 +497,9 @@ mod tests {
         let frame = |len: usize| FRAME_OVERHEAD + len;
         // Held in the queue: a lone first message would otherwise be written at once.
         let mut touched = Vec::new();
-        deferring_flushes(&mut touched, || outbox.try_send(&[0; 30])).unwrap();
+        outbox
+            .send_deferred(&[0; 30], Class::Custom, &mut touched)
+            .unwrap();
         assert_eq!(
             outbox.try_send(&[0; 40]),
             Err(SendError::QueueFull {
@@ -580,7 +578,9 @@ mod tests {
     async fn a_waiting_send_ends_when_the_connection_closes() {
         let (outbox, _decryptor, _far) = outbox(100, 10).await;
         let mut touched = Vec::new();
-        deferring_flushes(&mut touched, || outbox.try_send(&[0; 60])).unwrap();
+        outbox
+            .send_deferred(&[0; 60], Class::Custom, &mut touched)
+            .unwrap();
         let blocked = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.send_waiting(&[0; 40]).await }
@@ -612,26 +612,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_handler_does_not_leave_sends_deferred() {
-        let (outbox, _decryptor, _far) = outbox(1 << 20, 1 << 16).await;
-        let mut touched = Vec::new();
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            deferring_flushes(&mut touched, || panic!("a handler's bug"))
-        }));
-        assert!(panicked.is_err());
-        assert!(DEFERRED.with(|deferred| deferred.borrow().is_none()));
-        outbox.try_send(&[1; 10]).unwrap();
-        assert_eq!(outbox.queued_bytes(), 0, "written at once, not deferred");
-    }
-
-    #[tokio::test]
-    async fn sends_inside_a_deferring_scope_wait_for_the_explicit_flush() {
+    async fn deferred_sends_wait_for_the_explicit_flush() {
         let (outbox, mut decryptor, mut far) = outbox(1 << 20, 1 << 16).await;
         let mut touched = Vec::new();
-        deferring_flushes(&mut touched, || {
-            outbox.try_send(&[1; 10]).unwrap();
-            outbox.try_send(&[2; 10]).unwrap();
-        });
+        outbox
+            .send_deferred(&[1; 10], Class::Custom, &mut touched)
+            .unwrap();
+        outbox
+            .send_deferred(&[2; 10], Class::Custom, &mut touched)
+            .unwrap();
         assert_eq!(touched.len(), 1, "one entry per outbox");
         assert_eq!(outbox.queued_bytes(), 2 * (FRAME_OVERHEAD + 10));
         for touched in touched.drain(..) {

@@ -8,13 +8,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use node_config::DialAddress;
 use noise_transport::{Decryptor, Encryptor, InitiatorHandshake, PublicKey, SecretKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use wire::{decode_message, ChainHash, Encode, Features, Init, Message, TlvStream};
 
-use crate::{PeerEvent, PeerManager, PeerManagerConfig};
+use crate::{CustomMessageSink, PeerEvent, PeerManager, PeerManagerConfig};
 
 /// Long enough for a loaded CI machine, short enough to fail fast.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -44,6 +45,41 @@ pub async fn node(byte: u8) -> PeerManager {
     PeerManager::start(config(byte)).await.unwrap()
 }
 
+/// Every custom message a node receives, from any peer, in arrival order per peer: a
+/// [`CustomMessageSink`] feeding one channel that the test reads.
+pub struct Inbox(mpsc::UnboundedReceiver<(PublicKey, Vec<u8>)>);
+
+struct InboxSink(mpsc::UnboundedSender<(PublicKey, Vec<u8>)>);
+
+impl CustomMessageSink for InboxSink {
+    fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>> {
+        let (sender, mut queue) = mpsc::channel(64);
+        let inbox = self.0.clone();
+        tokio::spawn(async move {
+            while let Some(message) = queue.recv().await {
+                if inbox.send((id, message)).is_err() {
+                    return;
+                }
+            }
+        });
+        sender
+    }
+}
+
+/// Gives `node`'s custom messages to the returned [`Inbox`].
+pub fn inbox(node: &PeerManager) -> Inbox {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    assert!(node.set_custom_sink(std::sync::Arc::new(InboxSink(sender))));
+    Inbox(receiver)
+}
+
+/// A started [`config`]`(byte)` whose custom messages go to an [`Inbox`].
+pub async fn node_with_inbox(byte: u8) -> (PeerManager, Inbox) {
+    let node = node(byte).await;
+    let inbox = inbox(&node);
+    (node, inbox)
+}
+
 /// Where `node` listens.
 pub fn addr(node: &PeerManager) -> SocketAddr {
     node.listen_addrs()[0]
@@ -51,10 +87,14 @@ pub fn addr(node: &PeerManager) -> SocketAddr {
 
 /// Dials `to` from `from`.
 pub async fn connect(from: &PeerManager, to: &PeerManager) {
-    let address = addr(to);
-    from.connect(to.node_id(), &address.ip().to_string(), address.port())
+    from.connect(to.node_id(), &dial_address(addr(to)))
         .await
         .unwrap();
+}
+
+/// `address` as a dial address.
+pub fn dial_address(address: SocketAddr) -> DialAddress {
+    DialAddress::new(address.ip().to_string(), Some(address.port()))
 }
 
 /// Waits for the first event that `pick` accepts.
@@ -73,13 +113,19 @@ pub async fn next_event<T>(
     .expect("event did not arrive in time")
 }
 
-/// The next custom message from `from`.
-pub async fn custom_from(events: &mut broadcast::Receiver<PeerEvent>, from: PublicKey) -> Vec<u8> {
-    next_event(events, |event| match event {
-        PeerEvent::CustomMessage { id, message } if id == from => Some(message),
-        _ => None,
+/// The next custom message from `from` (messages from other peers are skipped).
+pub async fn custom_from(inbox: &mut Inbox, from: PublicKey) -> Vec<u8> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match inbox.0.recv().await {
+                Some((id, message)) if id == from => return message,
+                Some(_) => {}
+                None => panic!("the node's inbox closed"),
+            }
+        }
     })
     .await
+    .expect("custom message did not arrive in time")
 }
 
 /// Waits until `who` disconnects, and returns why.

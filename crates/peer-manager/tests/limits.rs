@@ -44,12 +44,12 @@ async fn held_open(stream: &mut TcpStream) -> bool {
 
 /// `from` dials `to` and a custom message goes through on the new connection.
 async fn serves_a_good_peer(from: &PeerManager, to: &PeerManager) {
-    let mut to_events = to.subscribe();
+    let mut to_inbox = inbox(to);
     connect(from, to).await;
     from.send_custom(&to.node_id(), &[0x80, 0x11, 0xaa])
         .unwrap();
     assert_eq!(
-        custom_from(&mut to_events, from.node_id()).await,
+        custom_from(&mut to_inbox, from.node_id()).await,
         vec![0x80, 0x11, 0xaa]
     );
 }
@@ -230,6 +230,7 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     let b = PeerManager::start(config).await.unwrap();
     let a = node(1).await;
     let mut b_events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     connect(&a, &b).await;
     connected(&mut b_events, a.node_id()).await;
 
@@ -247,7 +248,7 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     }
     for (i, message) in messages.iter().enumerate() {
         assert_eq!(
-            &custom_from(&mut b_events, a.node_id()).await,
+            &custom_from(&mut b_inbox, a.node_id()).await,
             message,
             "message {i}"
         );
@@ -264,10 +265,10 @@ async fn a_peer_over_its_inbound_rate_is_slowed_but_loses_nothing() {
     // The connection is still up, and both ways work.
     assert!(b.peer(&a.node_id()).unwrap().connection.is_some());
     assert_eq!(a.ping(&b.node_id(), 0, 4).await, Ok(8));
-    let mut a_events = a.subscribe();
+    let mut a_inbox = inbox(&a);
     b.send_custom(&a.node_id(), &[0x80, 0x19]).unwrap();
     assert_eq!(
-        custom_from(&mut a_events, b.node_id()).await,
+        custom_from(&mut a_inbox, b.node_id()).await,
         vec![0x80, 0x19]
     );
 }

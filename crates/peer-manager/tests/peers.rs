@@ -15,8 +15,9 @@ use wire::{decode_message, ChainHash, Encode, Message, Ping, TlvStream};
 async fn two_nodes_connect_exchange_init_and_custom_messages_both_ways() {
     let a = node(1).await;
     let b = node(2).await;
-    let mut a_events = a.subscribe();
+    let mut a_inbox = inbox(&a);
     let mut b_events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     connect(&a, &b).await;
     connected(&mut b_events, a.node_id()).await;
 
@@ -36,12 +37,12 @@ async fn two_nodes_connect_exchange_init_and_custom_messages_both_ways() {
         Ok(Owner::Openingd)
     );
     assert_eq!(
-        custom_from(&mut b_events, a.node_id()).await,
+        custom_from(&mut b_inbox, a.node_id()).await,
         vec![0xff, 0xff, 1, 2, 3]
     );
     b.send_custom(&a.node_id(), &[0x80, 0x01]).unwrap();
     assert_eq!(
-        custom_from(&mut a_events, b.node_id()).await,
+        custom_from(&mut a_inbox, b.node_id()).await,
         vec![0x80, 0x01]
     );
 
@@ -53,7 +54,7 @@ async fn two_nodes_connect_exchange_init_and_custom_messages_both_ways() {
 async fn many_messages_of_every_size_arrive_in_order() {
     let a = node(1).await;
     let b = node(2).await;
-    let mut b_events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     connect(&a, &b).await;
     let messages: Vec<Vec<u8>> = (0..1_500u32)
         .map(|i| {
@@ -71,12 +72,12 @@ async fn many_messages_of_every_size_arrive_in_order() {
         }
     }
     for message in &messages {
-        assert_eq!(&custom_from(&mut b_events, a.node_id()).await, message);
+        assert_eq!(&custom_from(&mut b_inbox, a.node_id()).await, message);
     }
     let mut largest = vec![0x80, 0x81];
     largest.resize(65535, 0x5a);
     a.send_custom(&b.node_id(), &largest).unwrap();
-    assert_eq!(custom_from(&mut b_events, a.node_id()).await, largest);
+    assert_eq!(custom_from(&mut b_inbox, a.node_id()).await, largest);
 }
 
 #[tokio::test]
@@ -84,8 +85,9 @@ async fn three_nodes_route_custom_messages_to_the_right_peer() {
     let hub = node(1).await;
     let left = node(2).await;
     let right = node(3).await;
-    let mut left_events = left.subscribe();
+    let mut left_inbox = inbox(&left);
     let mut right_events = right.subscribe();
+    let mut right_inbox = inbox(&right);
     connect(&hub, &left).await;
     connect(&right, &hub).await;
     connected(&mut right_events, hub.node_id()).await;
@@ -95,11 +97,11 @@ async fn three_nodes_route_custom_messages_to_the_right_peer() {
     hub.send_custom(&right.node_id(), &[0x80, 0x05, b'R'])
         .unwrap();
     assert_eq!(
-        custom_from(&mut left_events, hub.node_id()).await,
+        custom_from(&mut left_inbox, hub.node_id()).await,
         vec![0x80, 0x05, b'L']
     );
     assert_eq!(
-        custom_from(&mut right_events, hub.node_id()).await,
+        custom_from(&mut right_inbox, hub.node_id()).await,
         vec![0x80, 0x05, b'R']
     );
 }
@@ -110,6 +112,7 @@ async fn disconnect_forgets_a_channelless_peer_and_reconnect_works() {
     let b = node(2).await;
     let mut a_events = a.subscribe();
     let mut b_events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     connect(&a, &b).await;
     assert!(a.disconnect(&b.node_id()));
     disconnected(&mut a_events, b.node_id()).await;
@@ -124,7 +127,7 @@ async fn disconnect_forgets_a_channelless_peer_and_reconnect_works() {
     connected(&mut b_events, a.node_id()).await;
     a.send_custom(&b.node_id(), &[0x80, 0x07]).unwrap();
     assert_eq!(
-        custom_from(&mut b_events, a.node_id()).await,
+        custom_from(&mut b_inbox, a.node_id()).await,
         vec![0x80, 0x07]
     );
 }
@@ -182,7 +185,7 @@ async fn a_wrong_node_id_fails_the_handshake() {
     let address = addr(&b);
     let impostor = PublicKey::from_secret_key_global(&key(9));
     let error = a
-        .connect(impostor, "127.0.0.1", address.port())
+        .connect(impostor, &dial_address(address))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("handshake failed"), "{error}");
@@ -225,9 +228,9 @@ async fn a_ping_flood_is_rate_limited_and_the_connection_survives() {
     }
     peer.send(&[0x80, 0x01]).await;
     // A custom message after the flood proves the reader kept up; count pongs before it.
-    let mut events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     peer.send(&[0x80, 0x03]).await;
-    custom_from(&mut events, PublicKey::from_secret_key_global(&key(1))).await;
+    custom_from(&mut b_inbox, PublicKey::from_secret_key_global(&key(1))).await;
     let mut pongs = 0;
     while let Ok(Some(message)) =
         tokio::time::timeout(Duration::from_millis(300), peer.recv()).await
@@ -287,11 +290,11 @@ async fn the_largest_unknown_even_message_is_refused_without_harm() {
 async fn a_plugin_declared_even_type_is_delivered() {
     let b = node(2).await;
     b.set_allowed_even_types([32768]);
-    let mut events = b.subscribe();
+    let mut b_inbox = inbox(&b);
     let mut peer = RawPeer::connect(&key(1), &b).await;
     peer.send(&[0x80, 0x00, 0xab]).await;
     assert_eq!(
-        custom_from(&mut events, PublicKey::from_secret_key_global(&key(1))).await,
+        custom_from(&mut b_inbox, PublicKey::from_secret_key_global(&key(1))).await,
         [0x80, 0x00, 0xab]
     );
 }
@@ -411,7 +414,7 @@ async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     config.limits.peer_send_queue_bytes = 256 * 1024;
     let b = PeerManager::start(config).await.unwrap();
     let c = node(3).await;
-    let mut c_events = c.subscribe();
+    let mut c_inbox = inbox(&c);
     connect(&b, &c).await;
     // A raw peer that completes init and then never reads again.
     let stuck = RawPeer::connect(&key(1), &b).await;
@@ -431,7 +434,7 @@ async fn a_peer_that_never_reads_fills_only_its_own_queue() {
     // Another peer is unaffected.
     b.send_custom(&c.node_id(), &[0x80, 0x0b]).unwrap();
     assert_eq!(
-        custom_from(&mut c_events, b.node_id()).await,
+        custom_from(&mut c_inbox, b.node_id()).await,
         vec![0x80, 0x0b]
     );
     drop(stuck);
@@ -569,11 +572,11 @@ impl peer_manager::CustomMessageSink for OneQueue {
 
 /// Echoes every custom message back from inside the reader, as a request/response protocol
 /// built on the handler would.
-struct Echo(PeerManager);
+struct Echo;
 
 impl peer_manager::CustomMessageHandler for Echo {
-    fn handle(&self, from: &PublicKey, message: &[u8]) {
-        self.0.send_custom(from, message).unwrap();
+    fn handle(&self, from: &PublicKey, message: &[u8], replies: &mut peer_manager::SendBatch<'_>) {
+        replies.send_custom(from, message).unwrap();
     }
 }
 
@@ -581,7 +584,7 @@ impl peer_manager::CustomMessageHandler for Echo {
 async fn a_handler_answers_inside_the_reader_in_order_and_loses_nothing() {
     let a = node(1).await;
     let b = node(2).await;
-    assert!(b.set_custom_handler(std::sync::Arc::new(Echo(b.clone()))));
+    assert!(b.set_custom_handler(std::sync::Arc::new(Echo)));
     let (to_a, mut at_a) = tokio::sync::mpsc::channel(64);
     assert!(a.set_custom_sink(std::sync::Arc::new(OneQueue(to_a))));
     connect(&a, &b).await;
@@ -612,7 +615,7 @@ async fn a_handler_answers_inside_the_reader_in_order_and_loses_nothing() {
 struct Panics;
 
 impl peer_manager::CustomMessageHandler for Panics {
-    fn handle(&self, _: &PublicKey, _: &[u8]) {
+    fn handle(&self, _: &PublicKey, _: &[u8], _: &mut peer_manager::SendBatch<'_>) {
         panic!("a handler's bug");
     }
 }

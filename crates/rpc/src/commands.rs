@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use subdaemon_state::{Owner, PeerInput, SendRefused};
 use wire::MsgType;
 
-use node_config::LogLevel;
+use node_config::{DialAddress, LogLevel};
 
 use crate::control::{ChannelRecord, NodeControl};
 use crate::params::{self, Params, RawParams, Refusal};
@@ -443,25 +443,12 @@ fn getinfo(ctx: &Context<'_>, _: &Params<'_>) -> Result<Reply, RpcError> {
     Ok(Reply::Now(Value::Object(result)))
 }
 
-/// `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address has no port.
-fn split_host(address: &str) -> Option<(String, Option<u16>)> {
-    if let Some(rest) = address.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after {
-            "" => None,
-            port => Some(port.strip_prefix(':')?.parse().ok().filter(|p| *p != 0)?),
-        };
-        return (!host.is_empty()).then(|| (host.to_owned(), port));
-    }
-    match address.matches(':').count() {
-        0 => (!address.is_empty()).then(|| (address.to_owned(), None)),
-        1 => {
-            let (host, port) = address.split_once(':')?;
-            let port = port.parse().ok().filter(|p| *p != 0)?;
-            (!host.is_empty()).then(|| (host.to_owned(), Some(port)))
-        }
-        _ => Some((address.to_owned(), None)),
-    }
+/// `host`, `host:port`, `[v6]` or `[v6]:port` (a bare IPv6 address has no port); port 0 is
+/// no address to dial.
+fn dial_address(text: &str) -> Option<DialAddress> {
+    text.parse::<DialAddress>()
+        .ok()
+        .filter(|address| address.port() != Some(0))
 }
 
 /// `in` or `out`, as CLN spells a connection's direction.
@@ -501,8 +488,9 @@ fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
                     "Can't specify host as both xxx@yyy and separate argument",
                 ));
             }
-            let (at_host, at_port) = split_host(address)
+            let at = dial_address(address)
                 .ok_or_else(|| RpcError::invalid_params("malformed host @part"))?;
+            let (at_host, at_port) = (at.host().to_owned(), at.port());
             if at_port.is_some() && port.is_some() {
                 return Err(RpcError::invalid_params(
                     "Can't specify port as both xxx@yyy:port and separate argument",
@@ -526,13 +514,9 @@ fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
         }
         if host.is_none() {
             // A peer we dialed before: use the address we reached it at.
-            if let Some((known_host, known_port)) = manager
-                .peer(&id)
-                .and_then(|peer| peer.address)
-                .and_then(|address| split_host(&address))
-            {
-                host = Some(known_host);
-                port = known_port;
+            if let Some(known) = manager.peer(&id).and_then(|peer| peer.address) {
+                host = Some(known.host().to_owned());
+                port = known.port();
             }
         }
         let Some(host) = host else {
@@ -542,7 +526,10 @@ fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
             ));
         };
         let port = port.unwrap_or(node.info().default_port);
-        match manager.connect(id, &host, port).await {
+        match manager
+            .connect(id, &DialAddress::new(host.clone(), Some(port)))
+            .await
+        {
             Ok(connection) => Ok(connection_json(&connection)),
             Err(ConnectError::ClosedDuringInit) => Err(RpcError::new(
                 code::CONNECT_DISCONNECTED_DURING,
@@ -989,22 +976,17 @@ mod tests {
 
     #[test]
     fn host_parts_split_like_clns_connect() {
-        assert_eq!(
-            split_host("example.com"),
-            Some(("example.com".into(), None))
-        );
-        assert_eq!(
-            split_host("1.2.3.4:9735"),
-            Some(("1.2.3.4".into(), Some(9735)))
-        );
-        assert_eq!(split_host("[::1]:19846"), Some(("::1".into(), Some(19846))));
-        assert_eq!(split_host("[::1]"), Some(("::1".into(), None)));
-        assert_eq!(split_host("::1"), Some(("::1".into(), None)));
-        assert_eq!(split_host(""), None);
-        assert_eq!(split_host(":9735"), None);
-        assert_eq!(split_host("host:0"), None);
-        assert_eq!(split_host("host:x"), None);
-        assert_eq!(split_host("[::1]x"), None);
+        let parts = |text: &str| dial_address(text).map(|a| (a.host().to_owned(), a.port()));
+        assert_eq!(parts("example.com"), Some(("example.com".into(), None)));
+        assert_eq!(parts("1.2.3.4:9735"), Some(("1.2.3.4".into(), Some(9735))));
+        assert_eq!(parts("[::1]:19846"), Some(("::1".into(), Some(19846))));
+        assert_eq!(parts("[::1]"), Some(("::1".into(), None)));
+        assert_eq!(parts("::1"), Some(("::1".into(), None)));
+        assert_eq!(parts(""), None);
+        assert_eq!(parts(":9735"), None);
+        assert_eq!(parts("host:0"), None);
+        assert_eq!(parts("host:x"), None);
+        assert_eq!(parts("[::1]x"), None);
     }
 
     #[test]

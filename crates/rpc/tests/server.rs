@@ -552,7 +552,7 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
     let h = Harness::start(true).await;
     let mut client = h.client().await;
     let other = peer(2).await;
-    let mut events = other.subscribe();
+    let mut other_inbox = inbox(&other);
     h.connect_rpc(&mut client, &other).await;
     let id = hex_id(&other.node_id());
     let us = h.id();
@@ -563,13 +563,19 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
         client.ok("sendcustommsg", json!([id, "77770012"])).await,
         openingd
     );
-    assert_eq!(custom_from(&mut events, us).await, [0x77, 0x77, 0x00, 0x12]);
+    assert_eq!(
+        custom_from(&mut other_inbox, us).await,
+        [0x77, 0x77, 0x00, 0x12]
+    );
     // Upper-case hex.
     assert_eq!(
         client.ok("sendcustommsg", json!([id, "FFFF00AB"])).await,
         openingd
     );
-    assert_eq!(custom_from(&mut events, us).await, [0xff, 0xff, 0x00, 0xab]);
+    assert_eq!(
+        custom_from(&mut other_inbox, us).await,
+        [0xff, 0xff, 0x00, 0xab]
+    );
     // The bare number lightning-cli sends for all-digit hex, positional and named.
     let response = client
         .call_raw(&request(
@@ -579,7 +585,10 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
         ))
         .await;
     assert_eq!(response["result"], openingd, "{response}");
-    assert_eq!(custom_from(&mut events, us).await, [0x77, 0x77, 0x00, 0x13]);
+    assert_eq!(
+        custom_from(&mut other_inbox, us).await,
+        [0x77, 0x77, 0x00, 0x13]
+    );
     let response = client
         .call_raw(&request(
             r#""cli:sendcustommsg#2""#,
@@ -588,7 +597,10 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
         ))
         .await;
     assert_eq!(response["result"], openingd, "{response}");
-    assert_eq!(custom_from(&mut events, us).await, [0x77, 0x77, 0x00, 0x15]);
+    assert_eq!(
+        custom_from(&mut other_inbox, us).await,
+        [0x77, 0x77, 0x00, 0x15]
+    );
     // Named, as strings; peer storage (type 7) is deliverable.
     assert_eq!(
         client
@@ -596,7 +608,7 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
             .await,
         openingd
     );
-    assert_eq!(custom_from(&mut events, us).await, [0x00, 0x07, 0x01]);
+    assert_eq!(custom_from(&mut other_inbox, us).await, [0x00, 0x07, 0x01]);
 
     // With a channel: channeld.
     let opened = client.ok("dev-open-channel", json!([id])).await;
@@ -605,7 +617,10 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
         client.ok("sendcustommsg", json!([id, "7777beef"])).await,
         json!({"status": "Message sent to subdaemon channeld for delivery"})
     );
-    assert_eq!(custom_from(&mut events, us).await, [0x77, 0x77, 0xbe, 0xef]);
+    assert_eq!(
+        custom_from(&mut other_inbox, us).await,
+        [0x77, 0x77, 0xbe, 0xef]
+    );
     // The largest message BOLT 8 carries.
     let mut largest = vec![0x77, 0x79];
     largest.resize(65535, 0x5a);
@@ -615,7 +630,7 @@ async fn sendcustommsg_delivers_through_openingd_and_channeld() {
             .await["status"],
         "Message sent to subdaemon channeld for delivery"
     );
-    assert_eq!(custom_from(&mut events, us).await, largest);
+    assert_eq!(custom_from(&mut other_inbox, us).await, largest);
     other.shutdown().await;
     h.shutdown().await;
 }
@@ -691,7 +706,7 @@ async fn dev_sendcustommsg_needs_developer_mode() {
     let h = Harness::start(true).await;
     let mut client = h.client().await;
     let other = peer(2).await;
-    let mut events = other.subscribe();
+    let mut other_inbox = inbox(&other);
     h.connect_rpc(&mut client, &other).await;
     let id = hex_id(&other.node_id());
     assert_eq!(
@@ -701,7 +716,7 @@ async fn dev_sendcustommsg_needs_developer_mode() {
         json!({"status": "Message sent to subdaemon openingd for delivery"})
     );
     assert_eq!(
-        custom_from(&mut events, h.id()).await,
+        custom_from(&mut other_inbox, h.id()).await,
         [0x77, 0x77, 0x07, 0x77]
     );
     // Same checks as sendcustommsg.
@@ -731,7 +746,7 @@ async fn check_sendcustommsg_validates_without_sending() {
     let h = Harness::start(true).await;
     let mut client = h.client().await;
     let other = peer(2).await;
-    let mut events = other.subscribe();
+    let mut other_inbox = inbox(&other);
     h.connect_rpc(&mut client, &other).await;
     let id = hex_id(&other.node_id());
     let unknown = hex_id(&node_id(9));
@@ -786,7 +801,7 @@ async fn check_sendcustommsg_validates_without_sending() {
     // Nothing was sent by check: the first message the peer gets is this one.
     client.ok("sendcustommsg", json!([id, "77770004"])).await;
     assert_eq!(
-        custom_from(&mut events, h.id()).await,
+        custom_from(&mut other_inbox, h.id()).await,
         [0x77, 0x77, 0x00, 0x04]
     );
 
@@ -936,7 +951,7 @@ async fn connect_to_a_peer_that_dialed_us_reports_it_inbound() {
     let other = peer(2).await;
     let mut events = h.manager().subscribe();
     other
-        .connect(h.id(), "127.0.0.1", addr(h.manager()).port())
+        .connect(h.id(), &dial_address(addr(h.manager())))
         .await
         .unwrap();
     connected(&mut events, other.node_id()).await;

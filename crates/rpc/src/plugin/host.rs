@@ -981,8 +981,6 @@ async fn peer_events(host: PluginHost, manager: PeerManager) {
                     &json!({"disconnect": {"id": hex::encode(id.serialize())}}),
                 );
             }
-            // Delivered through `PluginSink` once it is set.
-            Ok(PeerEvent::CustomMessage { .. }) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                 host.warn(
                     "plugin-manager",

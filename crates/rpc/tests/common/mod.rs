@@ -22,7 +22,7 @@ use tokio::net::UnixStream;
 use tokio::sync::Notify;
 
 pub use peer_manager::testing::{
-    addr, connected, custom_from, disconnected, key, node_id, RawPeer, WAIT,
+    addr, connected, custom_from, dial_address, disconnected, inbox, key, node_id, RawPeer, WAIT,
 };
 
 /// How long "nothing arrives" is watched for.
