@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use node_config::{parse_listen_addr, Config, LogLevel, PluginSource, NODE_VERSION};
+use node_config::{parse_bind_addr, Config, ListenAddr, LogLevel, PluginSource, NODE_VERSION};
 use rpc::plugin::{HostConfig, PluginHost, Source};
 use rpc::{LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
@@ -158,9 +158,12 @@ impl Node {
             &[][..]
         };
         for address in config.addr.iter().chain(&config.bind_addr).chain(addresses) {
-            let parsed = parse_listen_addr(address, network.default_port())
+            let parsed = parse_bind_addr(address, network.default_port())
                 .map_err(|e| NodeError::Listen(format!("--addr/--bind-addr {address}: {e}")))?;
-            peer_config.listen.push(parsed);
+            match parsed {
+                ListenAddr::Tcp(address) => peer_config.listen.push(address),
+                ListenAddr::WebSocket(address) => peer_config.websocket_listen.push(address),
+            }
         }
         peer_config.features = plugins
             .init_features(&peer_config.features)
@@ -243,6 +246,9 @@ impl Node {
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
+        }
+        for address in manager.websocket_addrs() {
+            tracing::info!("Listening for WebSocket peers on {address}");
         }
         tracing::info!(
             "Server started with public key {}, network {}",

@@ -129,6 +129,35 @@ impl fmt::Display for AddrError {
 
 impl std::error::Error for AddrError {}
 
+/// An address to listen on, and what its connections speak before BOLT 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// BOLT 8 on TCP.
+    Tcp(SocketAddr),
+    /// BOLT 8 in binary WebSocket messages (`--bind-addr=ws:HOST[:PORT]`, CLN's syntax).
+    WebSocket(SocketAddr),
+}
+
+/// Parses a `--bind-addr` value: a listen address ([`parse_listen_addr`]), or `ws:` and one.
+///
+/// # Errors
+///
+/// [`AddrError`] as [`parse_listen_addr`] gives it.
+pub fn parse_bind_addr(s: &str, default_port: u16) -> Result<ListenAddr, AddrError> {
+    match s.strip_prefix(WEBSOCKET_PREFIX) {
+        Some(rest) => parse_listen_addr(rest, default_port)
+            .map(ListenAddr::WebSocket)
+            .map_err(|error| AddrError {
+                input: s.to_owned(),
+                reason: error.reason,
+            }),
+        None => parse_listen_addr(s, default_port).map(ListenAddr::Tcp),
+    }
+}
+
+/// What marks a WebSocket listen address.
+pub const WEBSOCKET_PREFIX: &str = "ws:";
+
 /// Parses a listen address as `--addr`/`--bind-addr` accept it, using `default_port` when
 /// none is given: `1.2.3.4`, `1.2.3.4:9735`, `::1`, `[::1]`, `[::1]:9735`, `:9735` (all
 /// IPv4 interfaces), or `host[:port]`, resolved with the system resolver (first result).
@@ -258,6 +287,22 @@ mod tests {
                 "{input}"
             );
         }
+        assert_eq!(
+            parse_bind_addr("ws:127.0.0.1:9736", 9735),
+            Ok(ListenAddr::WebSocket("127.0.0.1:9736".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_bind_addr("ws::9737", 9735),
+            Ok(ListenAddr::WebSocket("0.0.0.0:9737".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_bind_addr("127.0.0.1", 9735),
+            Ok(ListenAddr::Tcp("127.0.0.1:9735".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_bind_addr("ws:[::1", 9735).unwrap_err().to_string(),
+            "invalid address 'ws:[::1': missing ']'"
+        );
         let err = parse_listen_addr("no-such-host.invalid:1", 9735).unwrap_err();
         assert!(
             err.reason

@@ -233,6 +233,12 @@ impl Config {
                 if value.is_empty() {
                     return Err(setting.invalid("requires an address"));
                 }
+                if spec.name == "addr" && value.starts_with(crate::address::WEBSOCKET_PREFIX) {
+                    // CLN's wording: a WebSocket address is never announced.
+                    return Err(setting.invalid(&format!(
+                        "Cannot announce websocket address, use --bind-addr={value}"
+                    )));
+                }
                 let list = if spec.name == "addr" {
                     &mut self.addr
                 } else {
@@ -595,6 +601,10 @@ mod tests {
             (&["--developer=yes"], "--developer: does not take an argument"),
             (&["--regtest=1"], "--regtest: does not take an argument"),
             (&["--addr="], "--addr: requires an address"),
+            (
+                &["--addr=ws:127.0.0.1:1"],
+                "--addr: Cannot announce websocket address, use --bind-addr=ws:127.0.0.1:1",
+            ),
             (&["--rpc-file="], "--rpc-file: requires a path"),
             (&["--lightning-dir="], "--lightning-dir: requires a directory"),
             (&["--ping-burst=0"], "--ping-burst: 0 is too small (at least 1)"),

@@ -29,7 +29,9 @@ pub mod network;
 pub mod options;
 pub mod settings;
 
-pub use address::{parse_listen_addr, AddrError, AddressError, DialAddress};
+pub use address::{
+    parse_bind_addr, parse_listen_addr, AddrError, AddressError, DialAddress, ListenAddr,
+};
 pub use config::{Config, PluginSource};
 pub use error::{ConfigError, Origin};
 pub use limits::{LimitSpec, Limits, Scope, LIMITS};

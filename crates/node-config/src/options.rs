@@ -82,9 +82,9 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
     ),
     value(
         "bind-addr",
-        "<[host][:port]>",
+        "<[ws:][host][:port]>",
         Some("none"),
-        "Listen on this address without announcing it; repeatable",
+        "Listen on this address without announcing it (ws: for WebSocket peers); repeatable",
     ),
     value(
         "alias",

@@ -43,6 +43,8 @@ pub struct PeerManagerConfig {
     pub default_port: u16,
     /// Addresses to listen on.
     pub listen: Vec<SocketAddr>,
+    /// Addresses to listen on for WebSocket peers (`--bind-addr=ws:`).
+    pub websocket_listen: Vec<SocketAddr>,
     /// Features we offer in `init`.
     pub features: Features,
     /// See [`DIAL_TIMEOUT`].
@@ -71,6 +73,7 @@ impl PeerManagerConfig {
             chain,
             default_port,
             listen: Vec::new(),
+            websocket_listen: Vec::new(),
             features: peer_protocol::default_features(),
             dial_timeout: DIAL_TIMEOUT,
             limits: Limits::default(),

@@ -12,6 +12,7 @@ use crate::error::ConnectError;
 use crate::establish::establish;
 use crate::events::ConnectionInfo;
 use crate::manager::Inner;
+use crate::stream::PeerStream;
 use crate::tasks::stopped;
 
 /// Connects to `id` at `address` (the network's default port if it has none), or returns the
@@ -46,7 +47,12 @@ pub(crate) async fn connect(
         tracing::debug!(node_id = %id, subsystem = "connectd", "Dialing {address} timed out after {deadline:?}");
         ConnectError::Timeout(deadline)
     })??;
-    let established = establish(inner, stream, Some(id)).await.map_err(|failure| {
+    let peer_address = stream
+        .peer_addr()
+        .map_err(|e| ConnectError::Io(e.to_string()))?;
+    let established = establish(inner, PeerStream::Tcp(stream), peer_address, Some(id))
+        .await
+        .map_err(|failure| {
         tracing::debug!(node_id = %id, subsystem = "connectd", "Outgoing connection to {address} failed: {failure}");
         failure.error
     })?;

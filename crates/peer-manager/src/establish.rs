@@ -13,7 +13,6 @@ use noise_transport::{
 };
 use peer_protocol::{AwaitingInit, InitFailure, InitStep};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use wire::{Features, Init, NetAddress};
 
@@ -21,6 +20,7 @@ use crate::error::ConnectError;
 use crate::events::Direction;
 use crate::io_log::log_io;
 use crate::manager::Inner;
+use crate::stream::PeerStream;
 
 /// How long a closing connection may take to flush its last messages (a warning) to a peer.
 pub(crate) const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
@@ -28,7 +28,7 @@ pub(crate) const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
 /// A connection through the handshake and both `init`s.
 pub(crate) struct Established {
     pub(crate) id: PublicKey,
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: PeerStream,
     pub(crate) encryptor: Encryptor,
     pub(crate) decryptor: Decryptor,
     pub(crate) direction: Direction,
@@ -61,6 +61,16 @@ pub(crate) struct EstablishError {
     pub(crate) error: ConnectError,
 }
 
+impl EstablishError {
+    /// A failure before BOLT 8 was done (a WebSocket upgrade counts as part of the handshake).
+    pub(crate) fn in_handshake(error: ConnectError) -> Self {
+        EstablishError {
+            stage: Stage::Handshake,
+            error,
+        }
+    }
+}
+
 /// The error as logged: a timeout names the phase whose deadline passed; other errors say
 /// enough by themselves (and their text is what tests and log watchers match).
 impl std::fmt::Display for EstablishError {
@@ -77,20 +87,18 @@ fn io_error(error: io::Error) -> ConnectError {
 }
 
 /// BOLT 8 handshake within `handshake_timeout`, then both `init`s within `init_timeout`: ours
-/// goes out at once, then we wait for theirs. `dial` is the node we dialed, if we did.
+/// goes out at once, then we wait for theirs. `address` is the peer's socket address, `dial`
+/// the node we dialed, if we did.
 pub(crate) async fn establish(
     inner: &Inner,
-    mut stream: TcpStream,
+    mut stream: PeerStream,
+    address: SocketAddr,
     dial: Option<PublicKey>,
 ) -> Result<Established, EstablishError> {
     let in_stage = |stage: Stage| move |error: ConnectError| EstablishError { stage, error };
-    let address = stream
-        .peer_addr()
-        .map_err(io_error)
-        .map_err(in_stage(Stage::Handshake))?;
     // Our writer coalesces frames itself; Nagle would only add latency.
     stream
-        .set_nodelay(true)
+        .set_nodelay()
         .map_err(io_error)
         .map_err(in_stage(Stage::Handshake))?;
     let handshake_timeout = inner.config.limits.handshake_timeout;
@@ -157,7 +165,7 @@ pub(crate) async fn establish(
 }
 
 async fn read_act<const N: usize>(
-    stream: &mut TcpStream,
+    stream: &mut PeerStream,
     act: Act,
 ) -> Result<[u8; N], ConnectError> {
     let mut buf = [0u8; N];
@@ -182,7 +190,7 @@ async fn read_act<const N: usize>(
 /// wake-up fewer per connection.
 async fn handshake(
     inner: &Inner,
-    stream: &mut TcpStream,
+    stream: &mut PeerStream,
     dial: Option<PublicKey>,
 ) -> Result<(Transport, Vec<u8>), ConnectError> {
     let secret = &inner.static_key;
@@ -232,7 +240,7 @@ impl From<noise_transport::DecryptError> for InitError {
 async fn exchange_init(
     inner: &Inner,
     id: PublicKey,
-    stream: &mut TcpStream,
+    stream: &mut PeerStream,
     encryptor: &mut Encryptor,
     decryptor: &mut Decryptor,
     unsent: Vec<u8>,
@@ -272,7 +280,7 @@ async fn exchange_init(
 pub(crate) async fn warn_and_close(
     inner: &Inner,
     id: PublicKey,
-    stream: &mut TcpStream,
+    stream: &mut PeerStream,
     encryptor: &mut Encryptor,
     text: &str,
 ) {

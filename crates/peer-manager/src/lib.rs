@@ -17,6 +17,7 @@
 //! * `listener.rs`, `dialer.rs`: connections coming in and going out; `admission.rs`: the caps
 //!   on pending handshakes and on inbound peers without a channel; `establish.rs`: handshake
 //!   and `init` under their deadlines.
+//! * `websocket.rs`: WebSocket peers, bridged onto the same stream as TCP peers (`stream.rs`).
 //! * `connection.rs`: registering a connection and tearing it down; `reader.rs` and
 //!   `writer.rs`: its two tasks; `outbox.rs`: its bounded, encrypt-at-send queue.
 //! * `registry.rs`: every known peer, the one place that changes an entry and its counters.
@@ -49,7 +50,9 @@ mod manager;
 mod outbox;
 mod reader;
 mod registry;
+mod stream;
 mod tasks;
+mod websocket;
 mod writer;
 
 #[cfg(feature = "test-support")]

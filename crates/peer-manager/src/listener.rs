@@ -10,12 +10,22 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use crate::admission::{admit_without_channel, NoChannelAdmission, PendingHandshake};
-use crate::establish::{establish, warn_and_close, Established};
+use crate::establish::{establish, warn_and_close, EstablishError, Established};
 use crate::manager::Inner;
+use crate::stream::PeerStream;
 use crate::tasks::stopped;
 
+/// What a listener's connections speak before BOLT 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listening {
+    /// BOLT 8 straight on TCP.
+    Tcp,
+    /// An HTTP upgrade to WebSocket first (`--bind-addr=ws:`).
+    WebSocket,
+}
+
 /// Accepts connections on `listener` until the node stops.
-pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener, listening: Listening) {
     let mut shutdown = inner.tasks.stop_signal();
     loop {
         tokio::select! {
@@ -26,7 +36,7 @@ pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
                         &inner.pending_handshakes,
                         inner.config.limits.max_pending_handshakes,
                     );
-                    inner.tasks.spawn(accept(inner.clone(), stream, address, pending, evicted));
+                    inner.tasks.spawn(accept(inner.clone(), stream, address, listening, pending, evicted));
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(error) => {
@@ -46,13 +56,26 @@ async fn accept(
     inner: Arc<Inner>,
     stream: TcpStream,
     address: SocketAddr,
+    listening: Listening,
     pending: PendingHandshake,
     mut evicted: oneshot::Receiver<()>,
 ) {
     let mut shutdown = inner.tasks.stop_signal();
     // Dropping `establish` drops the socket, which closes the connection.
+    let establishing = async {
+        let stream = match listening {
+            Listening::Tcp => PeerStream::Tcp(stream),
+            Listening::WebSocket => {
+                let deadline = inner.config.limits.handshake_timeout;
+                crate::websocket::upgrade(stream, deadline, |bridge| inner.tasks.spawn(bridge))
+                    .await
+                    .map_err(EstablishError::in_handshake)?
+            }
+        };
+        establish(&inner, stream, address, None).await
+    };
     let established = tokio::select! {
-        established = establish(&inner, stream, None) => established,
+        established = establishing => established,
         _ = &mut evicted => {
             tracing::debug!(subsystem = "connectd", "Incoming connection from {address} closed: it was the oldest of {} still in their handshake", inner.config.limits.max_pending_handshakes.max(1));
             return;

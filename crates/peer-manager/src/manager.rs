@@ -35,6 +35,7 @@ use crate::custom::{CustomMessageHandler, CustomMessageSink, CustomRoute};
 use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
 use crate::events::{ConnectionInfo, PeerEvent, PeerInfo};
 use crate::io_log::{log_io, log_io_as};
+use crate::listener::Listening;
 use crate::outbox::Class;
 use crate::registry::Registry;
 use crate::tasks::Tasks;
@@ -54,6 +55,7 @@ pub(crate) struct Inner {
     pub(crate) tasks: Tasks,
     pub(crate) next_connection: AtomicU64,
     pub(crate) listen_addrs: Vec<SocketAddr>,
+    pub(crate) websocket_addrs: Vec<SocketAddr>,
     /// Even types outside the BOLTs that a plugin declared.
     pub(crate) allowed_even: RwLock<HashSet<u16>>,
     pub(crate) custom: OnceLock<CustomRoute>,
@@ -84,10 +86,16 @@ impl PeerManager {
     pub async fn start(config: PeerManagerConfig) -> io::Result<PeerManager> {
         let mut listeners = Vec::new();
         let mut listen_addrs = Vec::new();
+        let mut websocket_addrs = Vec::new();
         for addr in &config.listen {
             let listener = TcpListener::bind(addr).await?;
             listen_addrs.push(listener.local_addr()?);
-            listeners.push(listener);
+            listeners.push((listener, Listening::Tcp));
+        }
+        for addr in &config.websocket_listen {
+            let listener = TcpListener::bind(addr).await?;
+            websocket_addrs.push(listener.local_addr()?);
+            listeners.push((listener, Listening::WebSocket));
         }
         let inner = Arc::new(Inner {
             node_id: PublicKey::from_secret_key_global(&config.node_secret),
@@ -99,14 +107,17 @@ impl PeerManager {
             tasks: Tasks::new(),
             next_connection: AtomicU64::new(1),
             listen_addrs,
+            websocket_addrs,
             allowed_even: RwLock::new(HashSet::new()),
             custom: OnceLock::new(),
             pending_handshakes: Arc::default(),
         });
-        for listener in listeners {
-            inner
-                .tasks
-                .spawn(crate::listener::accept_loop(inner.clone(), listener));
+        for (listener, listening) in listeners {
+            inner.tasks.spawn(crate::listener::accept_loop(
+                inner.clone(),
+                listener,
+                listening,
+            ));
         }
         Ok(PeerManager { inner })
     }
@@ -119,6 +130,11 @@ impl PeerManager {
     /// The addresses we listen on, with the ports actually bound.
     pub fn listen_addrs(&self) -> &[SocketAddr] {
         &self.inner.listen_addrs
+    }
+
+    /// The addresses we listen on for WebSocket peers, with the ports actually bound.
+    pub fn websocket_addrs(&self) -> &[SocketAddr] {
+        &self.inner.websocket_addrs
     }
 
     /// The features we offer in `init`.

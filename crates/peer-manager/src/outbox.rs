@@ -19,8 +19,8 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::stream::WriteHalf;
 use noise_transport::{Encryptor, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -95,7 +95,7 @@ pub struct Outbox {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    socket: OwnedWriteHalf,
+    socket: WriteHalf,
     /// Woken when the writer task has something to do: bytes to write, or a close.
     work: Notify,
     /// Woken when bytes have been written or the connection closed: senders waiting for room.
@@ -164,7 +164,7 @@ enum AfterSend {
 impl Outbox {
     /// The outbox of a connection whose handshake produced `encryptor`, writing to `socket`.
     pub(crate) fn new(
-        socket: OwnedWriteHalf,
+        socket: WriteHalf,
         encryptor: Encryptor,
         custom_limit: usize,
         control_limit: usize,
@@ -470,7 +470,7 @@ mod tests {
         let (_, decryptor) = theirs.split();
         let (_, write_half) = near.into_split();
         (
-            Outbox::new(write_half, encryptor, custom, control),
+            Outbox::new(WriteHalf::Tcp(write_half), encryptor, custom, control),
             decryptor,
             far,
         )

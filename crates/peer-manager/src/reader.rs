@@ -12,7 +12,6 @@ use std::io;
 
 use noise_transport::Decryptor;
 use peer_protocol::{Received, Session, SessionConfig, Timer, HANG_UP_REASON};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
 
 use crate::connection::{teardown, Link};
@@ -22,6 +21,7 @@ use crate::io_log::log_io;
 use crate::manager::Inner;
 use crate::outbox::{Class, Outbox};
 use crate::registry::PongWaiter;
+use crate::stream::ReadHalf;
 use crate::tasks::stopped;
 
 /// The session's settings, from the manager's.
@@ -40,7 +40,7 @@ fn session_config(inner: &Inner) -> SessionConfig {
 
 pub(crate) async fn reader(
     link: Link,
-    socket: OwnedReadHalf,
+    socket: ReadHalf,
     mut decryptor: Decryptor,
     outbox: Outbox,
     pong_waiter: PongWaiter,
