@@ -1,4 +1,5 @@
 //! WebSocket peers: a client that speaks BOLT 8 inside binary WebSocket messages, cut at
+#![allow(clippy::unwrap_used, missing_docs)]
 //! arbitrary places, gets the same peer layer as a TCP peer.
 
 use futures_util::{SinkExt, StreamExt};
