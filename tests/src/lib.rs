@@ -6,7 +6,12 @@
 //! - [`node`]: real `lnpeerd` processes in temporary directories, with an RPC client, log
 //!   waiting, and cleanup on drop.
 //! - [`plugins`]: the test plugins in `tests/plugins/`, wrapped to run with the venv's Python.
+//! - [`npm`]: the pinned JavaScript packages (lnmessage, esbuild, playwright-core), provisioned
+//!   the same way, for tests that drive the node from Node.js and from a browser.
+//! - [`provision`]: what the provisioned environments share.
 
 pub mod node;
+pub mod npm;
 pub mod plugins;
+pub mod provision;
 pub mod python;
