@@ -33,6 +33,34 @@
 //! blacklistrune: blacklist.apply(start, end, relist)? ─▶ store blacklist.ranges()
 //! ```
 //!
+//! ```
+//! use std::time::Duration;
+//! use runes::{checkrune, parse_restrictions, Blacklist, Request, Rune};
+//! use serde_json::value::RawValue;
+//!
+//! let master = Rune::master(&[7; 32]).expect("32 bytes fit a block");
+//! let mut rune = master.derive(0).expect("the master has no restrictions");
+//! let readonly = RawValue::from_string(r#""readonly""#.to_owned()).unwrap();
+//! for restriction in parse_restrictions(&readonly).unwrap() {
+//!     rune.append(restriction).unwrap();
+//! }
+//! let rune = rune.to_base64();
+//!
+//! let now = Duration::from_secs(1_700_000_000);
+//! let getinfo = Request { node_id: None, method: Some("getinfo"), params: None, now };
+//! let authorized = checkrune(&master, &Blacklist::new(), &rune, &getinfo, |_| None).unwrap();
+//! assert_eq!(authorized.unique_id, 0); // the caller records `now` as id 0's last use
+//!
+//! let withdraw = Request { method: Some("withdraw"), ..getinfo };
+//! let refused = checkrune(&master, &Blacklist::new(), &rune, &withdraw, |_| None).unwrap_err();
+//! assert_eq!(refused.code(), 1502);
+//! assert_eq!(
+//!     refused.to_string(),
+//!     "Not permitted: method does not start with list AND method does not start with get \
+//!      AND method is not equal to summary"
+//! );
+//! ```
+//!
 //! # Where we differ from CLN
 //!
 //! - A unique id must be canonical decimal (CLN's `strtoull(…, 0)` also takes `0x10`, `010`,
