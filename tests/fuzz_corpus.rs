@@ -53,3 +53,8 @@ fn rpc_request_parsing() {
 fn plugin_manifest_parsing() {
     replay("plugin_manifest_parsing", rpc::fuzzing::manifest_parsing);
 }
+
+#[test]
+fn runes_parsing() {
+    replay("runes_parsing", runes::fuzzing::rune_parsing_and_checking);
+}
