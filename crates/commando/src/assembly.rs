@@ -33,6 +33,11 @@ impl Assembly {
         self.json.extend_from_slice(bytes);
     }
 
+    /// Whether the text went past its cap.
+    pub(crate) fn is_oversize(&self) -> bool {
+        self.oversize
+    }
+
     /// The memory held, in bytes.
     pub(crate) fn capacity(&self) -> usize {
         self.json.capacity()
@@ -55,14 +60,15 @@ mod tests {
             assembly.push(&[7; 100], 1000);
             assert!(assembly.capacity() <= 1000);
         }
+        assert!(!assembly.is_oversize());
         assert_eq!(assembly.finish(), Some(vec![7; 1000]));
 
         let mut assembly = Assembly::default();
         assembly.push(&[7; 1000], 1000);
         assembly.push(&[], 1000);
-        assert!(!assembly.oversize, "an empty chunk adds nothing");
+        assert!(!assembly.is_oversize(), "an empty chunk adds nothing");
         assembly.push(&[7], 1000);
-        assert!(assembly.oversize);
+        assert!(assembly.is_oversize());
         assert_eq!(assembly.capacity(), 0, "freed as soon as it is refused");
         assembly.push(&[7], 1000);
         assert_eq!(assembly.capacity(), 0, "and never refilled");

@@ -51,19 +51,23 @@ pub mod error;
 pub mod reply;
 
 mod assembly;
+mod client;
 mod incoming;
 mod json;
 mod limit;
+mod replies;
 mod request;
 mod server;
 
 pub use chunk::{split, split_messages, Chunk, ChunkKind, Direction, RequestId, MAX_CHUNK_JSON};
+pub use client::{interpret_reply, ClientRequest};
 pub use error::{
     BuildError, ClientError, IdInUse, NotAResponse, Refusal, ReplyError, COMMANDO_ERROR_LOCAL,
     COMMANDO_ERROR_REMOTE, COMMANDO_ERROR_REMOTE_AUTH,
 };
 pub use incoming::{Incoming, IncomingConfig, Pushed};
 pub use limit::{CallLimitConfig, CallLimiter};
+pub use replies::{ClientConfig, Replies, ReplyPushed};
 pub use reply::{error_body, error_reply, reply_messages, response_body, rewrite_response};
 pub use request::{parse_request, Request};
 pub use server::{Command, Server, ServerAction, ServerConfig};
