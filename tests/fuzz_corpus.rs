@@ -53,3 +53,8 @@ fn rpc_request_parsing() {
 fn plugin_manifest_parsing() {
     replay("plugin_manifest_parsing", rpc::fuzzing::manifest_parsing);
 }
+
+#[test]
+fn commando_chunks() {
+    replay("commando_chunks", commando::fuzzing::chunk_reassembly);
+}

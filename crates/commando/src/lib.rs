@@ -59,6 +59,10 @@ mod replies;
 mod request;
 mod server;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use chunk::{split, split_messages, Chunk, ChunkKind, Direction, RequestId, MAX_CHUNK_JSON};
 pub use client::{interpret_reply, ClientRequest};
 pub use error::{
