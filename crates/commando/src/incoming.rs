@@ -100,8 +100,8 @@ impl<P: Eq + Hash + Clone> Incoming<P> {
     /// Takes one chunk `peer` sent, arrived at `now`. Partial requests whose time is up are
     /// dropped first, so a chunk for one of those starts afresh.
     ///
-    /// A chunk whose id is not the peer's pending one drops the pending request (CLN: "New cmd
-    /// from <peer>, replacing old"); if it is terminal it is a whole request by itself, and
+    /// A chunk whose id is not the peer's pending one drops the pending request (CLN: `New cmd
+    /// from <peer>, replacing old`); if it is terminal it is a whole request by itself, and
     /// otherwise it starts a new partial request, dropping the oldest of all peers' partial
     /// requests if there are already `max_partials`.
     pub fn push(&mut self, peer: &P, chunk: &Chunk<'_>, now: Instant) -> Pushed {
