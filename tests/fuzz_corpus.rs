@@ -58,3 +58,8 @@ fn plugin_manifest_parsing() {
 fn runes_parsing() {
     replay("runes_parsing", runes::fuzzing::rune_parsing_and_checking);
 }
+
+#[test]
+fn commando_chunks() {
+    replay("commando_chunks", commando::fuzzing::chunk_reassembly);
+}
