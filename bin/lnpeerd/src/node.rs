@@ -369,7 +369,7 @@ impl Controller {
 fn channel_record(
     peer_id: PublicKey,
     record: crate::store::ChannelRecord,
-) -> Result<rpc::ChannelRecord, String> {
+) -> Result<rpc::ChannelRecord, rpc::NodeError> {
     Ok(rpc::ChannelRecord {
         peer_id,
         dbid: record.dbid,
@@ -377,12 +377,22 @@ fn channel_record(
         state: record
             .state
             .parse()
-            .map_err(|e| format!("channel {}: {e}", record.dbid))?,
+            .map_err(|e| rpc::NodeError::Internal(format!("channel {}: {e}", record.dbid)))?,
         opener: match record.opener {
             Opener::Local => rpc::Opener::Local,
             Opener::Remote => rpc::Opener::Remote,
         },
     })
+}
+
+/// A failure of the node's own, as the RPC layer classifies it (it words them).
+fn control_error(error: NodeError) -> rpc::NodeError {
+    match error {
+        NodeError::Store(error) => rpc::NodeError::Store(error.to_string()),
+        NodeError::Peer(error) => rpc::NodeError::Lifecycle(error),
+        // Not a command's doing: a step `channel_step` does not take, a bad stored row.
+        other => rpc::NodeError::Internal(other.to_string()),
+    }
 }
 
 impl NodeControl for Controller {
@@ -394,23 +404,28 @@ impl NodeControl for Controller {
         &self.info
     }
 
-    fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, String> {
-        let records = self.lock_store().channels().map_err(|e| e.to_string())?;
+    fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, rpc::NodeError> {
+        let records = self
+            .lock_store()
+            .channels()
+            .map_err(|e| rpc::NodeError::Store(e.to_string()))?;
         records
             .into_iter()
             .map(|record| {
-                let peer = PublicKey::from_slice(&record.peer_id)
-                    .map_err(|e| format!("channel {}: bad peer id: {e}", record.dbid))?;
+                let peer = PublicKey::from_slice(&record.peer_id).map_err(|e| {
+                    rpc::NodeError::Internal(format!("channel {}: bad peer id: {e}", record.dbid))
+                })?;
                 channel_record(peer, record)
             })
             .collect()
     }
 
-    fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, String> {
+    fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, rpc::NodeError> {
         let (dbid, channel_id) =
             Controller::open_channel(self, peer).map_err(|error| match error {
-                NodeError::Peer(_) => format!("Peer is not connected: {peer}"),
-                other => other.to_string(),
+                // Not connected, or gone before the channel could be applied.
+                NodeError::Peer(_) => rpc::NodeError::PeerNotConnected(*peer),
+                other => control_error(other),
             })?;
         Ok(rpc::ChannelRecord {
             peer_id: *peer,
@@ -421,8 +436,8 @@ impl NodeControl for Controller {
         })
     }
 
-    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String> {
-        Controller::channel_step(self, peer, input).map_err(|e| e.to_string())
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), rpc::NodeError> {
+        Controller::channel_step(self, peer, input).map_err(control_error)
     }
 
     fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry> {

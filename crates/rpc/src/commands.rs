@@ -6,26 +6,24 @@
 //! requests behind them on the same connection.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use noise_transport::PublicKey;
-use peer_manager::{
-    ConnectError, ConnectionInfo, Direction, PeerEvent, PeerInfo, PingError, SendCustomError,
-    SendError,
-};
+use peer_manager::{ConnectionInfo, PeerEvent, PeerInfo};
 use serde_json::{json, Map, Value};
-use subdaemon_state::{Owner, PeerInput, SendRefused};
+use subdaemon_state::{Owner, PeerInput};
 use wire::MsgType;
 
 use node_config::LogLevel;
 
 use crate::control::{ChannelRecord, NodeControl};
+use crate::errors;
 use crate::params::{self, Params, RawParams, Refusal};
-use jsonrpc::error::{code, RpcError};
+use crate::shapes::{address_json, direction_name, hex_id};
+use jsonrpc::error::RpcError;
 use jsonrpc::request::Request;
 
 /// The answer to a request.
@@ -383,26 +381,13 @@ fn check(
     (command.run)(&ctx, &params)
 }
 
-fn hex_id(id: &PublicKey) -> String {
-    hex::encode(id.serialize())
-}
-
-/// A socket address as CLN's address objects show it.
-pub fn address_json(address: &SocketAddr) -> Value {
-    let kind = match address {
-        SocketAddr::V4(_) => "ipv4",
-        SocketAddr::V6(_) => "ipv6",
-    };
-    json!({ "type": kind, "address": address.ip().to_string(), "port": address.port() })
-}
-
 fn getinfo(ctx: &Context<'_>, _: &Params<'_>) -> Result<Reply, RpcError> {
     if let Some(checked) = ctx.checked() {
         return Ok(checked);
     }
     let info = ctx.node.info();
     let manager = ctx.node.manager();
-    let channels = ctx.node.channels().map_err(RpcError::lightningd)?;
+    let channels = ctx.node.channels().map_err(RpcError::from)?;
     // CLN counts a channel active until its close is settled (`channel_active`).
     let active = channels.iter().filter(|c| c.state.is_active()).count();
     let features = hex::encode(manager.our_features().as_wire());
@@ -461,14 +446,6 @@ fn split_host(address: &str) -> Option<(String, Option<u16>)> {
             (!host.is_empty()).then(|| (host.to_owned(), Some(port)))
         }
         _ => Some((address.to_owned(), None)),
-    }
-}
-
-/// `in` or `out`, as CLN spells a connection's direction.
-pub fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Inbound => "in",
-        Direction::Outbound => "out",
     }
 }
 
@@ -536,22 +513,12 @@ fn connect(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
             }
         }
         let Some(host) = host else {
-            return Err(RpcError::new(
-                code::CONNECT_NO_KNOWN_ADDRESS,
-                "Unable to connect, no address known for peer",
-            ));
+            return Err(errors::connect_no_known_address());
         };
         let port = port.unwrap_or(node.info().default_port);
         match manager.connect(id, &host, port).await {
             Ok(connection) => Ok(connection_json(&connection)),
-            Err(ConnectError::ClosedDuringInit) => Err(RpcError::new(
-                code::CONNECT_DISCONNECTED_DURING,
-                "disconnected during connection",
-            )),
-            Err(error) => Err(RpcError::new(
-                code::CONNECT_ALL_ADDRESSES_FAILED,
-                format!("All addresses failed: {host}:{port}: {error}. "),
-            )),
+            Err(error) => Err(errors::connect_error(&host, port, error)),
         }
     })))
 }
@@ -717,7 +684,7 @@ fn listpeerchannels(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError
     let channels: Vec<Value> = ctx
         .node
         .channels()
-        .map_err(RpcError::lightningd)?
+        .map_err(RpcError::from)?
         .iter()
         // Simulated channels have no funding output, hence no short channel id to match.
         .filter(|_| short_channel_id.is_none())
@@ -752,12 +719,7 @@ fn ping(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
     Ok(Reply::Later(Box::pin(async move {
         match node.manager().ping(&id, len, pong_bytes).await {
             Ok(totlen) => Ok(json!({ "totlen": totlen })),
-            Err(PingError::NotConnected) => Err(RpcError::lightningd("Peer not connected")),
-            Err(PingError::AlreadyPending) => Err(RpcError::lightningd("Ping already pending")),
-            Err(PingError::Disconnected) => Err(RpcError::lightningd(
-                "Peer disconnected before answering the ping",
-            )),
-            Err(error) => Err(RpcError::lightningd(format!("Ping not sent: {error}"))),
+            Err(error) => Err(errors::ping_error(error)),
         }
     })))
 }
@@ -788,25 +750,7 @@ fn sendcustommsg(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError> {
         Some(_) => manager.check_custom(&id),
         None => manager.send_custom(&id, &message),
     };
-    let owner = sent.map_err(|error| match error {
-        SendCustomError::NoSuchPeer => {
-            RpcError::invalid_request(format!("No such peer: {}", hex_id(&id)))
-        }
-        SendCustomError::Refused(SendRefused::OwnedBy(owner)) => {
-            RpcError::invalid_request(format!(
-                "Peer is currently owned by {owner} which does not support injecting custom \
-                 messages."
-            ))
-        }
-        SendCustomError::Queue(SendError::QueueFull { queued, len, limit }) => {
-            RpcError::lightningd(format!(
-                "Peer's outgoing queue is full ({queued} of {limit} bytes queued, message of \
-                 {len} bytes): message not sent, try again later"
-            ))
-        }
-        // Not connected, or the connection is closing under us.
-        _ => RpcError::invalid_request(format!("Peer is not connected: {}", hex_id(&id))),
-    })?;
+    let owner = sent.map_err(|error| errors::send_custom_error(&id, error))?;
     if let Some(checked) = ctx.checked() {
         return Ok(checked);
     }
@@ -908,7 +852,7 @@ fn dev_open_channel(ctx: &Context<'_>, p: &Params<'_>) -> Result<Reply, RpcError
     if let Some(checked) = ctx.checked() {
         return Ok(checked);
     }
-    let channel = ctx.node.open_channel(&id).map_err(RpcError::lightningd)?;
+    let channel = ctx.node.open_channel(&id).map_err(RpcError::from)?;
     Ok(Reply::Now(dev_channel_json(&channel)))
 }
 
@@ -932,7 +876,7 @@ fn dev_channel_step(
     let channels: Vec<ChannelRecord> = ctx
         .node
         .channels()
-        .map_err(RpcError::lightningd)?
+        .map_err(RpcError::from)?
         .into_iter()
         .filter(|channel| channel.peer_id == id)
         .collect();
@@ -965,9 +909,7 @@ fn dev_channel_step(
         return Ok(checked);
     }
     let input = step(channel.dbid);
-    ctx.node
-        .channel_step(&id, input)
-        .map_err(RpcError::lightningd)?;
+    ctx.node.channel_step(&id, input).map_err(RpcError::from)?;
     if matches!(input, PeerInput::ChannelForgotten(_)) {
         return Ok(Reply::Now(
             json!({ "channel_id": hex::encode(channel.channel_id), "forgotten": true }),
@@ -976,7 +918,7 @@ fn dev_channel_step(
     let updated = ctx
         .node
         .channels()
-        .map_err(RpcError::lightningd)?
+        .map_err(RpcError::from)?
         .into_iter()
         .find(|c| c.dbid == channel.dbid)
         .ok_or_else(|| RpcError::lightningd("the channel vanished from the store"))?;

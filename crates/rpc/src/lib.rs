@@ -22,14 +22,17 @@
 
 pub mod commands;
 pub mod control;
+pub mod errors;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod params;
 pub mod plugin;
 pub mod server;
+pub mod shapes;
 pub mod stream;
 
 pub use control::{ChannelRecord, IoDirection, LogEntry, NodeControl, NodeInfo, Opener};
+pub use errors::NodeError;
 pub use jsonrpc::{code, RpcError};
 pub use server::{RpcConfig, RpcServer, RpcStartError};

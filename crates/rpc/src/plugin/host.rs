@@ -20,7 +20,7 @@ use wire::Features;
 use super::manifest::{parse_manifest, Manifest, RpcMethod};
 use super::order::{order, HookEntry};
 use super::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
-use crate::commands::{address_json, direction_name};
+use crate::shapes::{address_json, direction_name};
 use jsonrpc::error::RpcError;
 
 /// How the host runs plugins.
