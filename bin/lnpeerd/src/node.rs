@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use node_config::{parse_listen_addr, Config, LogLevel, PluginSource, NODE_VERSION};
-use rpc::plugin::{HostConfig, PluginHost, Source};
-use rpc::{LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
+use rpc::plugin::{HostConfig, PluginCommand, PluginHost, Source};
+use rpc::{Dispatcher, LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
 use noise_transport::PublicKey;
@@ -81,12 +81,12 @@ struct Controller {
     store: Arc<Mutex<Store>>,
     info: NodeInfo,
     stop: watch::Sender<bool>,
-    plugins: PluginHost,
 }
 
 /// A started node.
 pub struct Node {
     controller: Arc<Controller>,
+    plugins: PluginHost,
     rpc: RpcServer,
     persister: tokio::task::JoinHandle<()>,
     stop: watch::Receiver<bool>,
@@ -122,6 +122,10 @@ impl Node {
             version: NODE_VERSION.to_owned(),
             hook_timeout: config.plugin_hook_timeout,
             startup_timeout: PLUGIN_STARTUP_TIMEOUT,
+            reserved_methods: Dispatcher::builtin_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         });
         let sources: Vec<Source> = config
             .plugins
@@ -213,11 +217,17 @@ impl Node {
                 announced: Vec::new(),
             },
             stop,
-            plugins: plugins.clone(),
         });
+        let mut dispatcher = Dispatcher::new(controller.clone());
+        if let Err(taken) = dispatcher.register(Arc::new(PluginCommand::new(plugins.clone()))) {
+            plugins.shutdown().await;
+            manager.shutdown().await;
+            return Err(NodeError::Plugins(taken.to_string()));
+        }
+        dispatcher.set_external_methods(Arc::new(plugins.clone()));
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
         rpc_config.limits = config.limits.clone();
-        let rpc = match RpcServer::start(rpc_config, controller.clone()).await {
+        let rpc = match RpcServer::start(rpc_config, Arc::new(dispatcher)).await {
             Ok(rpc) => rpc,
             Err(error) => {
                 plugins.shutdown().await;
@@ -242,6 +252,7 @@ impl Node {
         );
         Ok(Node {
             controller,
+            plugins,
             rpc,
             persister,
             stop: stopped,
@@ -264,7 +275,7 @@ impl Node {
         let mut stop = self.stop.clone();
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => None,
-            reason = self.controller.plugins.fatal() => Some(reason),
+            reason = self.plugins.fatal() => Some(reason),
         }
     }
 
@@ -289,7 +300,7 @@ impl Node {
     /// Closes the RPC socket and every connection, and waits for the peer tasks to end.
     pub async fn shutdown(self) {
         self.rpc.shutdown().await;
-        self.controller.plugins.shutdown().await;
+        self.plugins.shutdown().await;
         self.controller.manager.shutdown().await;
         self.persister.abort();
         tracing::info!("lnpeerd shut down");
@@ -449,10 +460,6 @@ impl NodeControl for Controller {
 
     fn request_stop(&self) {
         self.stop.send_replace(true);
-    }
-
-    fn plugins(&self) -> Option<&PluginHost> {
-        Some(&self.plugins)
     }
 }
 

@@ -146,9 +146,4 @@ pub trait NodeControl: Send + Sync + 'static {
 
     /// Asks the node to shut down (the `stop` command), after its reply is written.
     fn request_stop(&self);
-
-    /// The plugin host, if the node runs plugins.
-    fn plugins(&self) -> Option<&crate::plugin::PluginHost> {
-        None
-    }
 }

@@ -5,7 +5,7 @@
 //!   path: [`ValueSplitter`] as `server.rs` loops over it, fed whole, byte by byte and in
 //!   pieces of random sizes, and checked against serde_json (through [`split_value`]); then
 //!   [`parse_request`], the response frame the server would write, the params bound to a few
-//!   real commands' parameter lists with their typed parsers, and the request's `filter`.
+//!   real commands' parameter lists and run through their `parse`, and the request's `filter`.
 //! * [`manifest_parsing`] feeds a plugin's `getmanifest` result (the bytes as JSON) to
 //!   [`parse_manifest`], then what the host does with a parsed manifest: option values for
 //!   `init`, hook ordering and the `init` feature bits.
@@ -13,11 +13,13 @@
 use std::path::Path;
 
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::Value;
-use wire::{Features, MsgType};
+use wire::Features;
 
-use crate::commands;
-use crate::params::{self, Params, RawParams};
+use crate::command::TypedCommand;
+use crate::commands::{Connect, Disconnect, ListPeers, Ping, SendCustomMsg};
+use crate::params::{self, RawParams};
 use crate::plugin::manifest::{parse_manifest, OptionKind, PluginOption};
 use crate::plugin::order::{order, HookEntry};
 use jsonrpc::error::RpcError;
@@ -286,45 +288,41 @@ fn request(text: &str) {
     check_frame(&result_frame(request.id, &result));
 }
 
-/// Binds the params to the named command's parameter list and runs the typed parsers its
-/// handler runs first, in the same order.
-fn bind_and_parse(name: &str, raw: &serde_json::value::RawValue) -> Result<(), RpcError> {
-    let Some(command) = commands::find(name) else {
-        return Ok(());
-    };
-    let p: Params<'_> = RawParams::parse(raw)?.bind(command.params)?;
+/// Binds the params to the named command's parameter list and runs its pure `parse`, as
+/// `check` and the dispatcher do.
+fn bind_and_parse(name: &str, raw: &RawValue) -> Result<(), RpcError> {
     match name {
         "sendcustommsg" => {
-            p.required(0, params::node_id)?;
-            let message = p.required(1, params::message_hex)?;
-            assert!((params::MIN_MESSAGE_LEN..=params::MAX_MESSAGE_LEN).contains(&message.len()));
-            let ty = MsgType(u16::from_be_bytes([message[0], message[1]]));
-            let _ = (ty.is_cln_internal(), ty.is_odd(), ty.name());
+            let args = parse(&SendCustomMsg::PUBLIC, raw)?;
+            let len = args.message.len();
+            assert!((params::MIN_MESSAGE_LEN..=params::MAX_MESSAGE_LEN).contains(&len));
+            assert_eq!(args.ty.0.to_be_bytes(), args.message[..2]);
+            let _ = (args.ty.is_odd(), args.ty.name());
         }
         "connect" => {
-            let id = p.required(0, params::string)?;
-            let id = id.split_once('@').map_or(id.as_str(), |(id, _)| id);
-            let _ = params::parse_node_id(id);
-            p.optional(1, params::string)?;
-            if let Some(port) = p.optional(2, params::port)? {
-                assert_ne!(port, 0);
-            }
+            let args = parse(&Connect, raw)?;
+            assert_ne!(args.port, Some(0));
+            assert!(args.host.is_some() || args.port.is_none());
         }
         "ping" => {
-            p.required(0, params::node_id)?;
-            p.optional(1, params::u32_number)?;
-            p.optional(2, params::u32_number)?;
+            let args = parse(&Ping, raw)?;
+            let _ = (args.id, args.len, args.pong_bytes);
         }
         "disconnect" => {
-            p.required(0, params::node_id)?;
-            p.optional(1, params::boolean)?;
+            let args = parse(&Disconnect, raw)?;
+            let _ = (args.id, args.force);
         }
         _ => {
-            p.optional(0, params::node_id)?;
-            p.optional(1, params::string)?;
+            let args = parse(&ListPeers, raw)?;
+            let _ = (args.id, args.level);
         }
     }
     Ok(())
+}
+
+fn parse<C: TypedCommand>(command: &C, raw: &RawValue) -> Result<C::Args, RpcError> {
+    let params = RawParams::parse(raw)?.bind(command.signature().params)?;
+    command.parse(&params)
 }
 
 /// A response frame is exactly one JSON value and its `"\n\n"`.

@@ -20,6 +20,8 @@ use wire::Features;
 use super::manifest::{parse_manifest, Manifest, RpcMethod};
 use super::order::{order, HookEntry};
 use super::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
+use crate::command::ReplyFuture;
+use crate::dispatch::ExternalMethods;
 use crate::shapes::{address_json, direction_name};
 use jsonrpc::error::RpcError;
 
@@ -42,6 +44,8 @@ pub struct HostConfig {
     pub hook_timeout: Duration,
     /// How long a plugin may take to answer `getmanifest`, and then `init` (CLN: 120 s).
     pub startup_timeout: Duration,
+    /// Commands the node serves itself: a plugin method by one of these names is refused.
+    pub reserved_methods: Vec<String>,
 }
 
 /// Why the node cannot start with its plugins.
@@ -333,7 +337,7 @@ impl PluginHost {
             let taken = |m: &Manifest| m.rpcmethods.iter().any(|m| m.name == method.name);
             let by = match owner_of(&taken) {
                 Some(owner) => format!(" by plugin {owner}"),
-                None if crate::commands::find(&method.name).is_some() => String::new(),
+                None if config.reserved_methods.contains(&method.name) => String::new(),
                 None => continue,
             };
             return Err(format!(
@@ -916,6 +920,33 @@ impl PluginHost {
                 ),
             }
         }
+    }
+}
+
+/// Plugins' `rpcmethods`, served through the dispatcher.
+impl ExternalMethods for PluginHost {
+    fn usage(&self, name: &str) -> Option<String> {
+        self.method(name).map(|(_, method)| method.usage)
+    }
+
+    fn list(&self) -> Vec<(String, String)> {
+        self.methods()
+    }
+
+    fn call(
+        &self,
+        caller_id: &str,
+        name: &str,
+        params: &str,
+        filter: Option<&str>,
+    ) -> Option<ReplyFuture> {
+        let (plugin, method) = self.method(name)?;
+        let id = caller_id.to_owned();
+        let params = params.to_owned();
+        let filter = filter.map(str::to_owned);
+        Some(Box::pin(async move {
+            PluginHost::forward(plugin, &id, &method.name, &params, filter.as_deref()).await
+        }))
     }
 }
 

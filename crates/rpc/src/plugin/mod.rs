@@ -5,11 +5,14 @@
 //! * [`manifest`] (no IO): the `getmanifest` result and option values, with CLN's errors.
 //! * [`order`] (no IO): the order of a hook's plugins from their `before`/`after` lists.
 //! * [`process`]: one plugin process and its stdio JSON-RPC.
-//! * [`host`]: every plugin, hook chains, notifications, passthrough, the `plugin` command.
+//! * [`host`]: every plugin, hook chains, notifications, passthrough.
+//! * [`command`]: the `plugin` command.
 
+pub mod command;
 pub mod host;
 pub mod manifest;
 pub mod order;
 pub mod process;
 
+pub use command::PluginCommand;
 pub use host::{HostConfig, HostError, Plugin, PluginHost, Source};

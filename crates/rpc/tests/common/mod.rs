@@ -15,7 +15,8 @@ use noise_transport::PublicKey;
 use peer_manager::testing::config;
 use peer_manager::{PeerManager, PeerManagerConfig};
 use rpc::{
-    ChannelRecord, LogEntry, NodeControl, NodeError, NodeInfo, Opener, RpcConfig, RpcServer,
+    ChannelRecord, Dispatcher, LogEntry, NodeControl, NodeError, NodeInfo, Opener, RpcConfig,
+    RpcServer,
 };
 use serde_json::{json, Value};
 use subdaemon_state::{ChannelState, PeerInput};
@@ -242,7 +243,7 @@ impl Harness {
         let path = dir.path().join("lightning-rpc");
         let mut config = RpcConfig::new(path.clone());
         configure(&mut config);
-        let server = RpcServer::start(config, node.clone())
+        let server = RpcServer::start(config, dispatcher(&node))
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         Harness {
@@ -448,4 +449,9 @@ pub fn pong(len: u16) -> Vec<u8> {
     message.extend_from_slice(&len.to_be_bytes());
     message.resize(4 + usize::from(len), 0);
     message
+}
+
+/// The built-in commands acting on `node`.
+pub fn dispatcher(node: &Arc<TestNode>) -> Arc<Dispatcher> {
+    Arc::new(Dispatcher::new(node.clone()))
 }
