@@ -10,8 +10,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use node_config::{parse_listen_addr, Config, LogLevel, PluginSource, NODE_VERSION};
-use rpc::plugin::{HostConfig, PluginCommand, PluginHost, Source};
+use node_config::{parse_listen_addr, Config, LogLevel, NODE_VERSION};
+use plugin_host::{HostConfig, PluginCommand, PluginHost};
 use rpc::{Dispatcher, LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
@@ -127,18 +127,9 @@ impl Node {
                 .map(str::to_owned)
                 .collect(),
         });
-        let sources: Vec<Source> = config
-            .plugins
-            .iter()
-            .map(|source| match source {
-                PluginSource::Plugin(path) => Source::Plugin(path.clone()),
-                PluginSource::Important(path) => Source::Important(path.clone()),
-                PluginSource::Dir(path) => Source::Dir(path.clone()),
-            })
-            .collect();
         plugins
             .start_configured(
-                &sources,
+                &config.plugins,
                 &config.disabled_plugins,
                 config.default_plugin_dir,
             )

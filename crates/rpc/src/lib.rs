@@ -18,13 +18,13 @@
 //! * [`params`]: parsers of Lightning values (node ids, messages, channel ids).
 //! * [`server`]: the socket (mode 0600, stale-file and in-use handling), many connections,
 //!   several requests in flight per connection, responses in completion order.
-//! * [`plugin`]: the plugin host (CLN's plugin protocol): manifests, options, `init`, hook
-//!   chains, notifications, RPC passthrough and the `plugin` command.
 //!
 //! # What it must not touch
 //!
 //! Peers' sockets and wire messages (that is `peer-manager`), the database and files of the
-//! node (reached only through [`NodeControl`], which `lnpeerd` implements).
+//! node (reached only through [`NodeControl`], which `lnpeerd` implements), plugins (the
+//! `plugin-host` crate registers its command and serves its methods through
+//! [`ExternalMethods`]; nothing here names it).
 //!
 //! # Calling protocol
 //!
@@ -43,7 +43,6 @@ pub mod errors;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod params;
-pub mod plugin;
 pub mod server;
 pub mod shapes;
 pub mod stream;

@@ -273,7 +273,7 @@ async fn read_stdout(
             }
         }
         // No size limit, as before: plugins are trusted, and some answers are large.
-        match crate::stream::read_into(&mut messages, &mut stdout, usize::MAX).await {
+        match rpc::stream::read_into(&mut messages, &mut stdout, usize::MAX).await {
             Ok(0) => break "exited".to_owned(),
             Ok(_) => {}
             Err(error) => break format!("read failed: {error}"),

@@ -4,10 +4,10 @@
 
 use serde_json::value::RawValue;
 
-use super::host::PluginHost;
-use crate::command::{Command, Context, Reply, Signature};
+use crate::host::PluginHost;
 use jsonrpc::error::RpcError;
 use jsonrpc::params::{self, RawParams, Refusal};
+use rpc::{Command, Context, Reply, Signature};
 
 static SIGNATURE: Signature = Signature {
     name: "plugin",

@@ -17,13 +17,13 @@ use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch};
 use wire::Features;
 
-use super::manifest::{parse_manifest, Manifest, RpcMethod};
-use super::order::{order, HookEntry};
-use super::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
-use crate::command::ReplyFuture;
-use crate::dispatch::ExternalMethods;
-use crate::shapes::{address_json, direction_name};
+use crate::manifest::{parse_manifest, Manifest, RpcMethod};
+use crate::order::{order, HookEntry};
+use crate::process::{short_name, Launch, Notification, PluginGone, PluginProcess};
 use jsonrpc::error::RpcError;
+use node_config::PluginSource;
+use rpc::shapes::{address_json, direction_name};
+use rpc::{ExternalMethods, ReplyFuture};
 
 /// How the host runs plugins.
 #[derive(Debug, Clone)]
@@ -59,17 +59,6 @@ impl std::fmt::Display for HostError {
 }
 
 impl std::error::Error for HostError {}
-
-/// Where a plugin comes from, at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `--plugin`.
-    Plugin(PathBuf),
-    /// `--important-plugin`.
-    Important(PathBuf),
-    /// `--plugin-dir`.
-    Dir(PathBuf),
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -233,16 +222,18 @@ impl PluginHost {
     /// An important plugin failed, or two plugins claim the same option or method.
     pub async fn start_configured(
         &self,
-        sources: &[Source],
+        sources: &[PluginSource],
         disabled: &[String],
         scan_default_dir: bool,
     ) -> Result<(), HostError> {
         let mut wanted: Vec<(PathBuf, bool)> = Vec::new();
         for source in sources {
             match source {
-                Source::Plugin(path) => wanted.push((path.clone(), false)),
-                Source::Important(path) => wanted.push((path.clone(), true)),
-                Source::Dir(dir) => wanted.extend(scan_dir(dir).into_iter().map(|p| (p, false))),
+                PluginSource::Plugin(path) => wanted.push((path.clone(), false)),
+                PluginSource::Important(path) => wanted.push((path.clone(), true)),
+                PluginSource::Dir(dir) => {
+                    wanted.extend(scan_dir(dir).into_iter().map(|p| (p, false)));
+                }
             }
         }
         if scan_default_dir {
@@ -846,7 +837,7 @@ impl PluginHost {
             .into_iter()
             .filter(|p| p.is_active())
             .collect();
-        let registered: Vec<(&Arc<Plugin>, &super::manifest::HookRegistration)> = plugins
+        let registered: Vec<(&Arc<Plugin>, &crate::manifest::HookRegistration)> = plugins
             .iter()
             .filter_map(|p| {
                 p.manifest
