@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use node_config::{parse_listen_addr, Config, LogLevel, NODE_VERSION};
-use plugin_host::{HostConfig, PluginCommand, PluginHost};
+use plugin_host::{HostConfig, PluginHost};
 use rpc::{Dispatcher, LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
@@ -210,12 +210,11 @@ impl Node {
             stop,
         });
         let mut dispatcher = Dispatcher::new(controller.clone());
-        if let Err(taken) = dispatcher.register(Arc::new(PluginCommand::new(plugins.clone()))) {
+        if let Err(taken) = plugins.register(&mut dispatcher) {
             plugins.shutdown().await;
             manager.shutdown().await;
             return Err(NodeError::Plugins(taken.to_string()));
         }
-        dispatcher.set_external_methods(Arc::new(plugins.clone()));
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
         rpc_config.limits = config.limits.clone();
         let rpc = match RpcServer::start(rpc_config, Arc::new(dispatcher)).await {

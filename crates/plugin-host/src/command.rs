@@ -2,12 +2,17 @@
 //! name with `subcommand`, `plugin` (or `directory`), `options` (a list of `key=value`) and
 //! any other names taken as plugin options. The host registers it into the dispatcher.
 
-use serde_json::value::RawValue;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::host::PluginHost;
 use jsonrpc::error::RpcError;
 use jsonrpc::params::{self, RawParams, Refusal};
-use rpc::{Command, Context, Reply, Signature};
+use rpc::{Command, CommandTaken, Context, Dispatcher, Reply, Signature};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::host::PluginHost;
+use crate::supervisor::scan_dir;
 
 static SIGNATURE: Signature = Signature {
     name: "plugin",
@@ -17,15 +22,8 @@ static SIGNATURE: Signature = Signature {
 };
 
 /// `plugin`. Not a typed command: any parameter name may be a plugin option.
-pub struct PluginCommand {
+struct PluginCommand {
     host: PluginHost,
-}
-
-impl PluginCommand {
-    /// The command, acting on `host`.
-    pub fn new(host: PluginHost) -> PluginCommand {
-        PluginCommand { host }
-    }
 }
 
 /// What `plugin` was asked to do.
@@ -118,5 +116,101 @@ impl Command for PluginCommand {
         Ok(Reply::Later(Box::pin(async move {
             host.command(&subcommand, target, options).await
         })))
+    }
+}
+
+impl PluginHost {
+    /// Gives `dispatcher` the `plugin` command and the plugins' RPC methods.
+    ///
+    /// # Errors
+    /// The dispatcher already has a command called `plugin`.
+    pub fn register(&self, dispatcher: &mut Dispatcher) -> Result<(), CommandTaken> {
+        dispatcher.register(Arc::new(PluginCommand { host: self.clone() }))?;
+        dispatcher.set_external_methods(Arc::new(self.clone()));
+        Ok(())
+    }
+
+    /// The `plugin` command.
+    ///
+    /// # Errors
+    /// Unknown subcommand, unknown or non-dynamic plugin, or a plugin that failed to start.
+    async fn command(
+        &self,
+        subcommand: &str,
+        target: Option<String>,
+        options: Vec<(String, String)>,
+    ) -> Result<Value, RpcError> {
+        match subcommand {
+            "list" => Ok(self.list("list")),
+            "stop" => {
+                let target = target.ok_or_else(|| {
+                    RpcError::invalid_params("missing required parameter: plugin")
+                })?;
+                let plugin = self
+                    .plugins()
+                    .into_iter()
+                    .find(|p| p.is_named(&target))
+                    .ok_or_else(|| {
+                        RpcError::lightningd(format!("Could not find plugin {target}"))
+                    })?;
+                if !plugin.manifest.dynamic {
+                    return Err(RpcError::lightningd(format!(
+                        "{} cannot be managed when lightningd is up",
+                        plugin.name
+                    )));
+                }
+                self.stop_plugin(&plugin, "Killing plugin: stopped by the plugin command");
+                Ok(json!({"command": "stop", "result": format!("Successfully stopped {}.", plugin.name)}))
+            }
+            "start" => {
+                let target = target.ok_or_else(|| {
+                    RpcError::invalid_params("missing required parameter: plugin")
+                })?;
+                let path = std::fs::canonicalize(&target)
+                    .map_err(|e| RpcError::lightningd(format!("{target}: {e}")))?;
+                self.start_dynamic(&path, &options).await?;
+                Ok(self.list("start"))
+            }
+            "startdir" | "rescan" => {
+                let dir = match (subcommand, target) {
+                    ("startdir", Some(dir)) => PathBuf::from(dir),
+                    ("startdir", None) => {
+                        return Err(RpcError::invalid_params(
+                            "missing required parameter: directory",
+                        ))
+                    }
+                    _ => self.config().lightning_dir.join("plugins"),
+                };
+                for path in scan_dir(&dir) {
+                    let path = std::fs::canonicalize(&path).unwrap_or(path);
+                    if self.plugins().iter().any(|p| p.path == path) {
+                        continue;
+                    }
+                    if let Err(error) = self.start_dynamic(&path, &[]).await {
+                        self.warn("plugin-manager", &error.message);
+                    }
+                }
+                Ok(self.list(subcommand))
+            }
+            other => Err(RpcError::invalid_params(format!(
+                "subcommand: should be one of start, stop, startdir, rescan, list: invalid token '{other}'"
+            ))),
+        }
+    }
+
+    /// Every plugin, as `plugin <command>` answers.
+    fn list(&self, command: &str) -> Value {
+        let plugins: Vec<Value> = self
+            .plugins()
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.path.display().to_string(),
+                    "active": p.is_active(),
+                    "dynamic": p.manifest.dynamic,
+                })
+            })
+            .collect();
+        json!({"command": command, "plugins": plugins})
     }
 }

@@ -6,9 +6,27 @@
 //!
 //! * [`manifest`] (no IO): the `getmanifest` result and option values, with CLN's errors.
 //! * [`order`] (no IO): the order of a hook's plugins from their `before`/`after` lists.
-//! * [`process`]: one plugin process and its stdio JSON-RPC.
-//! * [`host`]: every plugin, hook chains, notifications, passthrough.
-//! * [`command`]: the `plugin` command, which the node registers into rpc's dispatcher.
+//! * [`process`]: one plugin process: its stdio JSON-RPC and its bounded stdin queue.
+//! * [`PluginHost`] (`host.rs`), a cheap handle whose work is split by concept:
+//!   * `plugin.rs`: one plugin and its state (configured, active, stopped);
+//!   * `registry.rs`: every plugin, and each hook's chain, computed when a plugin becomes
+//!     active or stops rather than per message;
+//!   * `supervisor.rs`: processes start (at start-up, from directories, by command), die
+//!     and stop; an important plugin's death stops the node;
+//!   * `init.rs`: option values claimed from the node's unknown options, feature bits, `init`;
+//!   * `hooks.rs`: `custommsg` and `peer_connected`, their chain semantics and timeouts;
+//!   * `notifications.rs`: to and from plugins, and peer events turned into them;
+//!   * `methods.rs`: plugins' RPC methods, served as rpc's [`rpc::ExternalMethods`];
+//!   * `command.rs`: the `plugin` command, which [`PluginHost::register`] puts into rpc's
+//!     dispatcher.
+//!
+//! # Calling protocol
+//!
+//! ```text
+//! PluginHost::new ─▶ start_configured (manifests) ─▶ claim_options ─▶ init_features
+//!   ─▶ register(&mut rpc::Dispatcher) ─▶ (RPC socket up) ─▶ init_all(manager)
+//!   ─▶ ... fatal() resolves if an important plugin dies ─▶ shutdown
+//! ```
 //!
 //! # What it must not touch
 //!
@@ -17,14 +35,21 @@
 //! `rpc` a command and the [`rpc::ExternalMethods`] of its plugins, and knows nothing else of
 //! the dispatcher), the database.
 
-pub mod command;
+mod command;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod host;
+mod hooks;
+mod host;
+mod init;
 pub mod manifest;
+mod methods;
+mod notifications;
 pub mod order;
+mod plugin;
 pub mod process;
+mod registry;
+mod supervisor;
 
-pub use command::PluginCommand;
-pub use host::{HostConfig, HostError, Plugin, PluginHost};
+pub use host::{HostConfig, HostError, PluginHost};
+pub use plugin::Plugin;
