@@ -49,6 +49,7 @@ pub mod order;
 mod plugin;
 pub mod process;
 mod registry;
+mod stdin;
 mod supervisor;
 
 pub use host::{HostConfig, HostError, PluginHost};
