@@ -4,7 +4,8 @@
 //!
 //! # What it owns
 //!
-//! * [`manifest`] (no IO): the `getmanifest` result and option values, with CLN's errors.
+//! * [`manifest`] (no IO): the `getmanifest` result, with CLN's errors; `option.rs`: an
+//!   option's type and the values `init` sends for it.
 //! * [`order`] (no IO): the order of a hook's plugins from their `before`/`after` lists.
 //! * [`process`]: one plugin process: its stdio JSON-RPC and its bounded stdin queue.
 //! * [`PluginHost`] (`host.rs`), a cheap handle whose work is split by concept:
@@ -45,6 +46,7 @@ mod init;
 pub mod manifest;
 mod methods;
 mod notifications;
+mod option;
 pub mod order;
 mod plugin;
 pub mod process;
