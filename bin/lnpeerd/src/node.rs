@@ -1,10 +1,13 @@
-//! A running node: the node key, the store, the peer manager and the JSON-RPC server, wired
-//! together.
+//! A running node: the node key, the store, the peer manager, the plugin host and the JSON-RPC
+//! server, wired together.
 //!
 //! The peer manager knows nothing of storage. This module restores what the store remembers at
 //! start (peers with channels, which the manager then redials), records the addresses of peers
 //! we dial as their connections come up, and writes every channel lifecycle change before
-//! reporting it done. It gives the RPC layer what it needs through [`rpc::NodeControl`].
+//! reporting it done. It gives the RPC layer what it needs through [`rpc::NodeControl`], whose
+//! errors say what failed and leave the wording to `rpc`. The RPC server serves an
+//! [`rpc::Dispatcher`]: the built-in commands, then what the plugin host registers (the
+//! `plugin` command and the plugins' methods).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
