@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use noise_transport::PublicKey;
 use peer_manager::{CustomMessageSink, Direction, PeerManager};
-use rpc::shapes::{address_json, direction_name};
+use rpc::shapes::{address_json, direction_name, hex_id};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -101,7 +101,7 @@ impl PluginHost {
 }
 
 async fn custom_messages(host: PluginHost, id: PublicKey, mut queue: mpsc::Receiver<Vec<u8>>) {
-    let peer_id = hex::encode(id.serialize());
+    let peer_id = hex_id(&id);
     while let Some(message) = queue.recv().await {
         let payload = hex::encode(&message);
         host.notify(
@@ -129,7 +129,7 @@ pub(crate) async fn peer_connected(
     direction: Direction,
     address: SocketAddr,
 ) {
-    let peer_id = hex::encode(id.serialize());
+    let peer_id = hex_id(&id);
     let direction = direction_name(direction);
     let features = manager
         .peer(&id)

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use peer_manager::{PeerEvent, PeerManager};
+use rpc::shapes::hex_id;
 use serde_json::{json, Value};
 
 use crate::host::PluginHost;
@@ -98,10 +99,7 @@ impl PluginHost {
                     ));
                 }
                 Ok(PeerEvent::Disconnected { id, .. }) => {
-                    self.notify(
-                        "disconnect",
-                        &json!({"disconnect": {"id": hex::encode(id.serialize())}}),
-                    );
+                    self.notify("disconnect", &json!({"disconnect": {"id": hex_id(&id)}}));
                 }
                 // Custom messages come through the sink (`hooks.rs`), not as events.
                 Ok(_) => {}
