@@ -51,7 +51,10 @@ fn rpc_request_parsing() {
 
 #[test]
 fn plugin_manifest_parsing() {
-    replay("plugin_manifest_parsing", rpc::fuzzing::manifest_parsing);
+    replay(
+        "plugin_manifest_parsing",
+        plugin_host::fuzzing::manifest_parsing,
+    );
 }
 
 #[test]

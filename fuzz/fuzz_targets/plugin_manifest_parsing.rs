@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| rpc::fuzzing::manifest_parsing(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| plugin_host::fuzzing::manifest_parsing(data));

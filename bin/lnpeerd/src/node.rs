@@ -1,18 +1,21 @@
-//! A running node: the node key, the store, the peer manager and the JSON-RPC server, wired
-//! together.
+//! A running node: the node key, the store, the peer manager, the plugin host and the JSON-RPC
+//! server, wired together.
 //!
 //! The peer manager knows nothing of storage. This module restores what the store remembers at
 //! start (peers with channels, which the manager then redials), records the addresses of peers
 //! we dial as their connections come up, and writes every channel lifecycle change before
-//! reporting it done. It gives the RPC layer what it needs through [`rpc::NodeControl`].
+//! reporting it done. It gives the RPC layer what it needs through [`rpc::NodeControl`], whose
+//! errors say what failed and leave the wording to `rpc`. The RPC server serves an
+//! [`rpc::Dispatcher`]: the built-in commands, then what the plugin host registers (the
+//! `plugin` command and the plugins' methods).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use node_config::{parse_bind_addr, Config, ListenAddr, LogLevel, PluginSource, NODE_VERSION};
-use rpc::plugin::{HostConfig, PluginHost, Source};
-use rpc::{LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
+use node_config::{parse_bind_addr, Config, ListenAddr, LogLevel, NODE_VERSION};
+use plugin_host::{HostConfig, PluginHost};
+use rpc::{Dispatcher, LogEntry, NodeControl, NodeInfo, RpcConfig, RpcServer};
 use tokio::sync::watch;
 
 use noise_transport::PublicKey;
@@ -81,12 +84,12 @@ struct Controller {
     store: Arc<Mutex<Store>>,
     info: NodeInfo,
     stop: watch::Sender<bool>,
-    plugins: PluginHost,
 }
 
 /// A started node.
 pub struct Node {
     controller: Arc<Controller>,
+    plugins: PluginHost,
     rpc: RpcServer,
     persister: tokio::task::JoinHandle<()>,
     stop: watch::Receiver<bool>,
@@ -122,19 +125,14 @@ impl Node {
             version: NODE_VERSION.to_owned(),
             hook_timeout: config.plugin_hook_timeout,
             startup_timeout: PLUGIN_STARTUP_TIMEOUT,
+            reserved_methods: Dispatcher::builtin_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         });
-        let sources: Vec<Source> = config
-            .plugins
-            .iter()
-            .map(|source| match source {
-                PluginSource::Plugin(path) => Source::Plugin(path.clone()),
-                PluginSource::Important(path) => Source::Important(path.clone()),
-                PluginSource::Dir(path) => Source::Dir(path.clone()),
-            })
-            .collect();
         plugins
             .start_configured(
-                &sources,
+                &config.plugins,
                 &config.disabled_plugins,
                 config.default_plugin_dir,
             )
@@ -225,11 +223,16 @@ impl Node {
                 announced: Vec::new(),
             },
             stop,
-            plugins: plugins.clone(),
         });
+        let mut dispatcher = Dispatcher::new(controller.clone());
+        if let Err(taken) = plugins.register(&mut dispatcher) {
+            plugins.shutdown().await;
+            manager.shutdown().await;
+            return Err(NodeError::Plugins(taken.to_string()));
+        }
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
         rpc_config.limits = config.limits.clone();
-        let rpc = match RpcServer::start(rpc_config, controller.clone()).await {
+        let rpc = match RpcServer::start(rpc_config, Arc::new(dispatcher)).await {
             Ok(rpc) => rpc,
             Err(error) => {
                 plugins.shutdown().await;
@@ -257,6 +260,7 @@ impl Node {
         );
         Ok(Node {
             controller,
+            plugins,
             rpc,
             persister,
             stop: stopped,
@@ -279,7 +283,7 @@ impl Node {
         let mut stop = self.stop.clone();
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => None,
-            reason = self.controller.plugins.fatal() => Some(reason),
+            reason = self.plugins.fatal() => Some(reason),
         }
     }
 
@@ -304,7 +308,7 @@ impl Node {
     /// Closes the RPC socket and every connection, and waits for the peer tasks to end.
     pub async fn shutdown(self) {
         self.rpc.shutdown().await;
-        self.controller.plugins.shutdown().await;
+        self.plugins.shutdown().await;
         self.controller.manager.shutdown().await;
         self.persister.abort();
         tracing::info!("lnpeerd shut down");
@@ -388,7 +392,7 @@ impl Controller {
 fn channel_record(
     peer_id: PublicKey,
     record: crate::store::ChannelRecord,
-) -> Result<rpc::ChannelRecord, String> {
+) -> Result<rpc::ChannelRecord, rpc::NodeError> {
     Ok(rpc::ChannelRecord {
         peer_id,
         dbid: record.dbid,
@@ -396,12 +400,22 @@ fn channel_record(
         state: record
             .state
             .parse()
-            .map_err(|e| format!("channel {}: {e}", record.dbid))?,
+            .map_err(|e| rpc::NodeError::Internal(format!("channel {}: {e}", record.dbid)))?,
         opener: match record.opener {
             Opener::Local => rpc::Opener::Local,
             Opener::Remote => rpc::Opener::Remote,
         },
     })
+}
+
+/// A failure of the node's own, as the RPC layer classifies it (it words them).
+fn control_error(error: NodeError) -> rpc::NodeError {
+    match error {
+        NodeError::Store(error) => rpc::NodeError::Store(error.to_string()),
+        NodeError::Peer(error) => rpc::NodeError::Lifecycle(error),
+        // Not a command's doing: a step `channel_step` does not take, a bad stored row.
+        other => rpc::NodeError::Internal(other.to_string()),
+    }
 }
 
 impl NodeControl for Controller {
@@ -413,23 +427,28 @@ impl NodeControl for Controller {
         &self.info
     }
 
-    fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, String> {
-        let records = self.lock_store().channels().map_err(|e| e.to_string())?;
+    fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, rpc::NodeError> {
+        let records = self
+            .lock_store()
+            .channels()
+            .map_err(|e| rpc::NodeError::Store(e.to_string()))?;
         records
             .into_iter()
             .map(|record| {
-                let peer = PublicKey::from_slice(&record.peer_id)
-                    .map_err(|e| format!("channel {}: bad peer id: {e}", record.dbid))?;
+                let peer = PublicKey::from_slice(&record.peer_id).map_err(|e| {
+                    rpc::NodeError::Internal(format!("channel {}: bad peer id: {e}", record.dbid))
+                })?;
                 channel_record(peer, record)
             })
             .collect()
     }
 
-    fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, String> {
+    fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, rpc::NodeError> {
         let (dbid, channel_id) =
             Controller::open_channel(self, peer).map_err(|error| match error {
-                NodeError::Peer(_) => format!("Peer is not connected: {peer}"),
-                other => other.to_string(),
+                // Not connected, or gone before the channel could be applied.
+                NodeError::Peer(_) => rpc::NodeError::PeerNotConnected(*peer),
+                other => control_error(other),
             })?;
         Ok(rpc::ChannelRecord {
             peer_id: *peer,
@@ -440,8 +459,8 @@ impl NodeControl for Controller {
         })
     }
 
-    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String> {
-        Controller::channel_step(self, peer, input).map_err(|e| e.to_string())
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), rpc::NodeError> {
+        Controller::channel_step(self, peer, input).map_err(control_error)
     }
 
     fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry> {
@@ -453,10 +472,6 @@ impl NodeControl for Controller {
 
     fn request_stop(&self) {
         self.stop.send_replace(true);
-    }
-
-    fn plugins(&self) -> Option<&PluginHost> {
-        Some(&self.plugins)
     }
 }
 

@@ -11,6 +11,8 @@ use noise_transport::PublicKey;
 use peer_manager::PeerManager;
 use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
 
+use crate::errors::NodeError;
+
 /// Facts about the node that do not change while it runs.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
@@ -123,29 +125,25 @@ pub trait NodeControl: Send + Sync + 'static {
     /// Every channel in the store.
     ///
     /// # Errors
-    /// The store failed.
-    fn channels(&self) -> Result<Vec<ChannelRecord>, String>;
+    /// The store failed, or holds a channel this version cannot read.
+    fn channels(&self) -> Result<Vec<ChannelRecord>, NodeError>;
 
     /// Opens a simulated channel with a connected peer (`--developer`).
     ///
     /// # Errors
-    /// The peer is not connected, or the store failed.
-    fn open_channel(&self, peer: &PublicKey) -> Result<ChannelRecord, String>;
+    /// [`NodeError::PeerNotConnected`], or the store failed.
+    fn open_channel(&self, peer: &PublicKey) -> Result<ChannelRecord, NodeError>;
 
     /// Moves a channel along its lifecycle and stores the result.
     ///
     /// # Errors
-    /// The step is impossible in the channel's state, or the store failed.
-    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String>;
+    /// [`NodeError::Lifecycle`] if the step is impossible in the channel's state, or the
+    /// store failed.
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError>;
 
     /// The remembered log entries about `peer` of kind `level` or above, oldest first.
     fn peer_log(&self, peer: &PublicKey, level: LogLevel) -> Vec<LogEntry>;
 
     /// Asks the node to shut down (the `stop` command), after its reply is written.
     fn request_stop(&self);
-
-    /// The plugin host, if the node runs plugins.
-    fn plugins(&self) -> Option<&crate::plugin::PluginHost> {
-        None
-    }
 }

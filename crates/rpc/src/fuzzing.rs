@@ -5,21 +5,17 @@
 //!   path: [`ValueSplitter`] as `server.rs` loops over it, fed whole, byte by byte and in
 //!   pieces of random sizes, and checked against serde_json (through [`split_value`]); then
 //!   [`parse_request`], the response frame the server would write, the params bound to a few
-//!   real commands' parameter lists with their typed parsers, and the request's `filter`.
-//! * [`manifest_parsing`] feeds a plugin's `getmanifest` result (the bytes as JSON) to
-//!   [`parse_manifest`], then what the host does with a parsed manifest: option values for
-//!   `init`, hook ordering and the `init` feature bits.
-
-use std::path::Path;
+//!   real commands' parameter lists and run through their `parse`, and the request's `filter`.
+//!
+//! The plugin manifest target is `plugin_host::fuzzing`'s.
 
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::Value;
-use wire::{Features, MsgType};
 
-use crate::commands;
-use crate::params::{self, Params, RawParams};
-use crate::plugin::manifest::{parse_manifest, OptionKind, PluginOption};
-use crate::plugin::order::{order, HookEntry};
+use crate::command::TypedCommand;
+use crate::commands::{Connect, Disconnect, ListPeers, Ping, SendCustomMsg};
+use crate::params::{self, RawParams};
 use jsonrpc::error::RpcError;
 use jsonrpc::filter;
 use jsonrpc::framing::reference::{split_value, Split};
@@ -286,45 +282,41 @@ fn request(text: &str) {
     check_frame(&result_frame(request.id, &result));
 }
 
-/// Binds the params to the named command's parameter list and runs the typed parsers its
-/// handler runs first, in the same order.
-fn bind_and_parse(name: &str, raw: &serde_json::value::RawValue) -> Result<(), RpcError> {
-    let Some(command) = commands::find(name) else {
-        return Ok(());
-    };
-    let p: Params<'_> = RawParams::parse(raw)?.bind(command.params)?;
+/// Binds the params to the named command's parameter list and runs its pure `parse`, as
+/// `check` and the dispatcher do.
+fn bind_and_parse(name: &str, raw: &RawValue) -> Result<(), RpcError> {
     match name {
         "sendcustommsg" => {
-            p.required(0, params::node_id)?;
-            let message = p.required(1, params::message_hex)?;
-            assert!((params::MIN_MESSAGE_LEN..=params::MAX_MESSAGE_LEN).contains(&message.len()));
-            let ty = MsgType(u16::from_be_bytes([message[0], message[1]]));
-            let _ = (ty.is_cln_internal(), ty.is_odd(), ty.name());
+            let args = parse(&SendCustomMsg::PUBLIC, raw)?;
+            let len = args.message.len();
+            assert!((params::MIN_MESSAGE_LEN..=params::MAX_MESSAGE_LEN).contains(&len));
+            assert_eq!(args.ty.0.to_be_bytes(), args.message[..2]);
+            let _ = (args.ty.is_odd(), args.ty.name());
         }
         "connect" => {
-            let id = p.required(0, params::string)?;
-            let id = id.split_once('@').map_or(id.as_str(), |(id, _)| id);
-            let _ = params::parse_node_id(id);
-            p.optional(1, params::string)?;
-            if let Some(port) = p.optional(2, params::port)? {
-                assert_ne!(port, 0);
-            }
+            let args = parse(&Connect, raw)?;
+            assert_ne!(args.port, Some(0));
+            assert!(args.host.is_some() || args.port.is_none());
         }
         "ping" => {
-            p.required(0, params::node_id)?;
-            p.optional(1, params::u32_number)?;
-            p.optional(2, params::u32_number)?;
+            let args = parse(&Ping, raw)?;
+            let _ = (args.id, args.len, args.pong_bytes);
         }
         "disconnect" => {
-            p.required(0, params::node_id)?;
-            p.optional(1, params::boolean)?;
+            let args = parse(&Disconnect, raw)?;
+            let _ = (args.id, args.force);
         }
         _ => {
-            p.optional(0, params::node_id)?;
-            p.optional(1, params::string)?;
+            let args = parse(&ListPeers, raw)?;
+            let _ = (args.id, args.level);
         }
     }
     Ok(())
+}
+
+fn parse<C: TypedCommand>(command: &C, raw: &RawValue) -> Result<C::Args, RpcError> {
+    let params = RawParams::parse(raw)?.bind(command.signature().params)?;
+    command.parse(&params)
 }
 
 /// A response frame is exactly one JSON value and its `"\n\n"`.
@@ -342,95 +334,4 @@ fn check_frame(frame: &[u8]) {
             String::from_utf8_lossy(body)
         );
     }
-}
-
-/// Texts tried as option values (command line, config or `plugin start name=value`), next to
-/// each option's description, which puts the fuzzer's own texts through the same parsers.
-const OPTION_TEXTS: &[&str] = &[
-    "",
-    "0",
-    "-1",
-    "+7",
-    "0x1F",
-    "-0X8000000000000000",
-    "017",
-    "09",
-    " 12",
-    "9223372036854775808",
-    "true",
-    "False",
-    "1",
-    "yes",
-];
-
-/// A `getmanifest` result. Whatever parses obeys the manifest rules (unique, well-formed
-/// option names; known, unique hooks) and the host's follow-ups never panic: each option's
-/// `init` value from its default and from given texts, the order of each hook against a second
-/// plugin, and the feature bits.
-pub fn manifest_parsing(data: &[u8]) {
-    let Ok(value) = serde_json::from_slice::<Value>(data) else {
-        return;
-    };
-    let Ok(manifest) = parse_manifest(&value) else {
-        return;
-    };
-    for (i, option) in manifest.options.iter().enumerate() {
-        assert!(!manifest.options[..i].iter().any(|o| o.name == option.name));
-        assert!(!option.name.is_empty() && !option.name.contains('|'));
-        option_values(option);
-    }
-    let other = Path::new("/plugins/other.py");
-    let this = Path::new("/plugins/fuzz.py");
-    for (i, hook) in manifest.hooks.iter().enumerate() {
-        assert!(!manifest.hooks[..i].iter().any(|h| h.name == hook.name));
-        let entries = [
-            HookEntry {
-                plugin_path: other,
-                index: 0,
-                before: &[],
-                after: &[],
-            },
-            HookEntry {
-                plugin_path: this,
-                index: 1,
-                before: &hook.before,
-                after: &hook.after,
-            },
-        ];
-        if let Ok((mut ordered, _)) = order(&hook.name, &entries) {
-            ordered.sort_unstable();
-            assert_eq!(ordered, [0, 1], "an order is a permutation");
-        }
-    }
-    let bits = &manifest.featurebits;
-    for place in [&bits.init, &bits.node, &bits.channel, &bits.invoice]
-        .into_iter()
-        .flatten()
-    {
-        let features = Features::from_wire(place);
-        assert!(features.iter_set_bits().all(|bit| features.is_set(bit)));
-    }
-}
-
-fn option_values(option: &PluginOption) {
-    assert_eq!(option.init_value(&[]), Ok(option.default.clone()));
-    let description = option.description.as_str();
-    for text in OPTION_TEXTS.iter().copied().chain([description]) {
-        let given = [Some(text.to_owned())];
-        let _ = option.init_value(&given);
-        let _ = option.init_value(&[Some(text.to_owned()), None]);
-        match (option.kind, option.parse_value(text)) {
-            (OptionKind::Int, Ok(value)) => {
-                // Whatever reads as an int reads back the same from its decimal text.
-                let decimal = value.to_string();
-                assert_eq!(option.parse_value(&decimal), Ok(value), "{text:?}");
-            }
-            (OptionKind::String | OptionKind::StringConceal | OptionKind::Flag, parsed) => {
-                assert!(parsed.is_ok(), "{text:?}");
-            }
-            _ => {}
-        }
-    }
-    let _ = option.init_value(&[None]);
-    let _ = option.init_value(&[Some(description.to_owned()), Some("1".to_owned())]);
 }

@@ -22,6 +22,14 @@ pub fn parse_node_id(text: &str) -> Option<PublicKey> {
     PublicKey::from_slice(&bytes).ok()
 }
 
+/// A 32-byte channel id in hex.
+pub fn channel_id(token: &RawValue) -> Result<[u8; 32], Refusal> {
+    token_text(token)
+        .and_then(|text| hex::decode(text).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or(Refusal::Should("should be a channel id"))
+}
+
 /// The smallest custom message: its 2-byte type.
 pub const MIN_MESSAGE_LEN: usize = 2;
 /// The largest message BOLT 8 can carry.

@@ -1,5 +1,6 @@
-//! The Unix socket server: accepts connections, splits requests, runs commands and writes
-//! responses, possibly out of order, each followed by `"\n\n"`.
+//! The Unix socket server: accepts connections, splits requests, hands each to the
+//! [`Dispatcher`] and writes responses, possibly out of order, each followed by `"\n\n"`. It
+//! knows framing and limits, not commands.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -15,8 +16,9 @@ use tokio::task::JoinHandle;
 
 use node_config::Limits;
 
-use crate::commands::{self, Reply, Session};
+use crate::command::{Reply, Session};
 use crate::control::NodeControl;
+use crate::dispatch::Dispatcher;
 use jsonrpc::error::RpcError;
 use jsonrpc::filter;
 use jsonrpc::framing::{error_frame, result_frame, Next, ValueSplitter};
@@ -90,14 +92,14 @@ pub struct RpcServer {
 }
 
 impl RpcServer {
-    /// Binds the socket (mode 0600) and starts serving. A stale socket file is replaced; a
-    /// live one (a node answers on it) is an error.
+    /// Binds the socket (mode 0600) and starts serving `dispatcher`'s commands. A stale socket
+    /// file is replaced; a live one (a node answers on it) is an error.
     ///
     /// # Errors
     /// [`RpcStartError`].
     pub async fn start(
         config: RpcConfig,
-        node: Arc<dyn NodeControl>,
+        dispatcher: Arc<Dispatcher>,
     ) -> Result<RpcServer, RpcStartError> {
         let path = config.path.clone();
         if path.as_os_str().len() > MAX_SOCKET_PATH {
@@ -115,7 +117,7 @@ impl RpcServer {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| RpcStartError::Io(path.clone(), e))?;
         let (shutdown, stopped) = watch::channel(false);
-        let acceptor = tokio::spawn(accept(listener, Arc::new(config), node, stopped));
+        let acceptor = tokio::spawn(accept(listener, Arc::new(config), dispatcher, stopped));
         Ok(RpcServer {
             path,
             shutdown,
@@ -140,7 +142,7 @@ impl RpcServer {
 async fn accept(
     listener: UnixListener,
     config: Arc<RpcConfig>,
-    node: Arc<dyn NodeControl>,
+    dispatcher: Arc<Dispatcher>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let for_connections = stopped.clone();
@@ -170,7 +172,7 @@ async fn accept(
                             stream,
                             slot,
                             config.clone(),
-                            node.clone(),
+                            dispatcher.clone(),
                             for_connections.clone(),
                         ));
                     }
@@ -215,12 +217,12 @@ async fn serve(
     stream: UnixStream,
     _slot: OwnedSemaphorePermit,
     config: Arc<RpcConfig>,
-    node: Arc<dyn NodeControl>,
+    dispatcher: Arc<Dispatcher>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let (mut reader, writer) = stream.into_split();
     let (frames, queue) = mpsc::channel(config.max_pending_responses);
-    let writer = tokio::spawn(write_frames(writer, queue, node.clone()));
+    let writer = tokio::spawn(write_frames(writer, queue, dispatcher.node().clone()));
     let session = Session::default();
     let mut requests = ValueSplitter::new(config.limits.rpc_max_nesting_depth);
     'read: loop {
@@ -228,7 +230,7 @@ async fn serve(
         let refusal = loop {
             match requests.next_value() {
                 Next::Value(text) => {
-                    if !handle(text, &node, &session, &frames).await {
+                    if !handle(text, &dispatcher, &session, &frames).await {
                         break 'read;
                     }
                 }
@@ -291,7 +293,7 @@ fn outgoing(bytes: Vec<u8>) -> Outgoing {
 /// Serves one request (a whole JSON value); false if the connection should stop reading.
 async fn handle(
     text: &str,
-    node: &Arc<dyn NodeControl>,
+    dispatcher: &Dispatcher,
     session: &Session,
     frames: &mpsc::Sender<Outgoing>,
 ) -> bool {
@@ -307,7 +309,7 @@ async fn handle(
     let filter: Option<Value> = request
         .filter
         .and_then(|raw| serde_json::from_str(raw.get()).ok());
-    let frame = match commands::dispatch(node, session, &request) {
+    let frame = match dispatcher.dispatch(session, &request) {
         Ok(Reply::Now(value)) => outgoing(respond(request.id, Ok(value), filter.as_ref())),
         Ok(Reply::ThenStop(value)) => Outgoing {
             bytes: respond(request.id, Ok(value), filter.as_ref()),

@@ -1593,7 +1593,7 @@ async fn the_socket_is_private_and_removed_on_shutdown() {
 #[tokio::test]
 async fn a_second_server_on_a_live_socket_is_refused() {
     let h = Harness::start(false).await;
-    let second = RpcServer::start(RpcConfig::new(h.path.clone()), h.node.clone()).await;
+    let second = RpcServer::start(RpcConfig::new(h.path.clone()), dispatcher(&h.node)).await;
     match second.err() {
         Some(error @ RpcStartError::InUse(_)) => assert_eq!(
             error.to_string(),
@@ -1618,7 +1618,7 @@ async fn a_stale_socket_file_is_replaced() {
         "the stale socket file stays after its listener is gone"
     );
     let node = std::sync::Arc::new(TestNode::new(peer(1).await, node_info(false, dir.path())));
-    let server = RpcServer::start(RpcConfig::new(path.clone()), node.clone())
+    let server = RpcServer::start(RpcConfig::new(path.clone()), dispatcher(&node))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut client = Client::connect(&path).await;
@@ -1649,7 +1649,7 @@ async fn socket_paths_longer_than_107_bytes_are_refused() {
 
     let too_long = at_length(108);
     assert_eq!(too_long.as_os_str().len(), 108);
-    match RpcServer::start(RpcConfig::new(too_long.clone()), node.clone())
+    match RpcServer::start(RpcConfig::new(too_long.clone()), dispatcher(&node))
         .await
         .err()
     {
@@ -1663,7 +1663,7 @@ async fn socket_paths_longer_than_107_bytes_are_refused() {
     assert!(!too_long.exists());
 
     let longest = at_length(107);
-    let server = RpcServer::start(RpcConfig::new(longest.clone()), node.clone())
+    let server = RpcServer::start(RpcConfig::new(longest.clone()), dispatcher(&node))
         .await
         .unwrap_or_else(|e| panic!("a 107-byte path must work: {e}"));
     let mut client = Client::connect(&longest).await;

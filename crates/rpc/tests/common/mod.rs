@@ -14,7 +14,10 @@ use node_config::LogLevel;
 use noise_transport::PublicKey;
 use peer_manager::testing::config;
 use peer_manager::{PeerManager, PeerManagerConfig};
-use rpc::{ChannelRecord, LogEntry, NodeControl, NodeInfo, Opener, RpcConfig, RpcServer};
+use rpc::{
+    ChannelRecord, Dispatcher, LogEntry, NodeControl, NodeError, NodeInfo, Opener, RpcConfig,
+    RpcServer,
+};
 use serde_json::{json, Value};
 use subdaemon_state::{ChannelState, PeerInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,22 +117,22 @@ impl NodeControl for TestNode {
         &self.info
     }
 
-    fn channels(&self) -> Result<Vec<ChannelRecord>, String> {
+    fn channels(&self) -> Result<Vec<ChannelRecord>, NodeError> {
         Ok(self.channels.lock().unwrap().clone())
     }
 
-    fn open_channel(&self, peer: &PublicKey) -> Result<ChannelRecord, String> {
+    fn open_channel(&self, peer: &PublicKey) -> Result<ChannelRecord, NodeError> {
         let connected = self
             .manager
             .peer(peer)
             .is_some_and(|info| info.connection.is_some());
         if !connected {
-            return Err(format!("Peer {} is not connected", hex_id(peer)));
+            return Err(NodeError::PeerNotConnected(*peer));
         }
         let dbid = self.next_dbid.fetch_add(1, Ordering::SeqCst);
         self.manager
             .apply(peer, PeerInput::ChannelOpened(dbid))
-            .map_err(|e| e.to_string())?;
+            .map_err(NodeError::Lifecycle)?;
         let mut channel_id = [0xccu8; 32];
         channel_id[..8].copy_from_slice(&dbid.to_be_bytes());
         let record = ChannelRecord {
@@ -143,8 +146,10 @@ impl NodeControl for TestNode {
         Ok(record)
     }
 
-    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), String> {
-        self.manager.apply(peer, input).map_err(|e| e.to_string())?;
+    fn channel_step(&self, peer: &PublicKey, input: PeerInput) -> Result<(), NodeError> {
+        self.manager
+            .apply(peer, input)
+            .map_err(NodeError::Lifecycle)?;
         let Some(dbid) = input.channel() else {
             return Ok(());
         };
@@ -162,7 +167,9 @@ impl NodeControl for TestNode {
                     .find(|(id, _)| *id == dbid)
                     .map(|(_, s)| *s)
             })
-            .ok_or_else(|| "the channel vanished from the peer manager".to_owned())?;
+            .ok_or_else(|| {
+                NodeError::Internal("the channel vanished from the peer manager".into())
+            })?;
         for channel in channels
             .iter_mut()
             .filter(|c| c.peer_id == *peer && c.dbid == dbid)
@@ -236,7 +243,7 @@ impl Harness {
         let path = dir.path().join("lightning-rpc");
         let mut config = RpcConfig::new(path.clone());
         configure(&mut config);
-        let server = RpcServer::start(config, node.clone())
+        let server = RpcServer::start(config, dispatcher(&node))
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         Harness {
@@ -442,4 +449,9 @@ pub fn pong(len: u16) -> Vec<u8> {
     message.extend_from_slice(&len.to_be_bytes());
     message.resize(4 + usize::from(len), 0);
     message
+}
+
+/// The built-in commands acting on `node`.
+pub fn dispatcher(node: &Arc<TestNode>) -> Arc<Dispatcher> {
+    Arc::new(Dispatcher::new(node.clone()))
 }

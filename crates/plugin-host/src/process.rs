@@ -1,7 +1,8 @@
 //! One plugin process and its JSON-RPC over stdin/stdout.
 //!
-//! We write compact JSON objects each followed by `"\n\n"` (pyln-client splits on it). The
-//! plugin may write objects back to back with no delimiter. An object with an `id` answers
+//! We write compact JSON objects each followed by `"\n\n"` (pyln-client splits on it),
+//! through a queue bounded in bytes (see `stdin.rs` for what happens when a plugin stops
+//! reading). The plugin may write objects back to back with no delimiter. An object with an `id` answers
 //! one of our requests; one without is a notification for the host. A message without
 //! `"jsonrpc"`, or output that is not JSON, kills the plugin, as in CLN; so does output nested
 //! deeper than [`MAX_OUTPUT_NESTING_DEPTH`].
@@ -13,9 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::{oneshot, watch};
+
+use crate::stdin::StdinQueue;
+pub use crate::stdin::{Delivery, STDIN_QUEUE_BYTES};
 
 use jsonrpc::error::RpcError;
 use jsonrpc::framing::{Next, ValueSplitter};
@@ -79,7 +82,7 @@ pub type OnNotification = Box<dyn Fn(Notification) + Send + Sync>;
 
 /// A running plugin process.
 pub struct PluginProcess {
-    outbox: mpsc::UnboundedSender<Vec<u8>>,
+    stdin: Arc<StdinQueue>,
     pending: Pending,
     exited: watch::Receiver<Option<String>>,
     child: Mutex<Option<Child>>,
@@ -118,13 +121,21 @@ impl PluginProcess {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(std::io::Error::other("plugin pipes missing"));
         };
-        let (outbox, queue) = mpsc::unbounded_channel();
+        let stdin = Arc::new(StdinQueue::start(
+            stdin,
+            format!("plugin-{}", short_name(&launch.path)),
+        ));
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let (exit, exited) = watch::channel(None);
-        tokio::spawn(write_stdin(stdin, queue));
-        tokio::spawn(read_stdout(stdout, pending.clone(), on_notification, exit));
+        tokio::spawn(read_stdout(
+            stdout,
+            pending.clone(),
+            on_notification,
+            exit,
+            stdin.clone(),
+        ));
         Ok(PluginProcess {
-            outbox,
+            stdin,
             pending,
             exited,
             child: Mutex::new(Some(child)),
@@ -146,7 +157,9 @@ impl PluginProcess {
             .await
     }
 
-    /// Sends a request whose params (and filter) are raw JSON text, under `id`.
+    /// Sends a request whose params (and filter) are raw JSON text, under `id`. While the
+    /// plugin's stdin queue is full, this waits for room. Dropping the future forgets the
+    /// request: a late answer is logged as one to an unknown id.
     ///
     /// # Errors
     /// The plugin died first.
@@ -165,6 +178,11 @@ impl PluginProcess {
             };
             pending.insert(id.to_owned(), sender);
         }
+        // A caller that gives up (a hook timeout) must not leave its entry behind.
+        let _waiting = Waiting {
+            pending: &self.pending,
+            id,
+        };
         let mut frame = format!(
             "{{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":{},\"params\":{params}",
             Value::from(id),
@@ -175,20 +193,29 @@ impl PluginProcess {
             frame.push_str(filter);
         }
         frame.push_str("}\n\n");
-        if self.outbox.send(frame.into_bytes()).is_err() {
-            return Err(PluginGone);
-        }
+        self.stdin.send(frame.into_bytes()).await?;
         receiver.await.map_err(|_| PluginGone)
     }
 
-    /// Sends a notification; false if the plugin is gone.
-    pub fn notify(&self, method: &str, params: &Value) -> bool {
+    /// Sends a notification if the plugin's stdin queue has room; drops it otherwise (see
+    /// `stdin.rs`).
+    pub fn notify(&self, method: &str, params: &Value) -> Delivery {
         let frame = format!(
             "{{\"jsonrpc\":\"2.0\",\"method\":{},\"params\":{}}}\n\n",
             Value::from(method),
             params
         );
-        self.outbox.send(frame.into_bytes()).is_ok()
+        self.stdin.offer(frame.into_bytes())
+    }
+
+    /// Notifications dropped so far because the plugin did not read its stdin.
+    pub fn notifications_dropped(&self) -> u64 {
+        self.stdin.dropped()
+    }
+
+    /// Bytes waiting for the plugin's stdin.
+    pub fn queued_bytes(&self) -> usize {
+        self.stdin.queued_bytes()
     }
 
     /// Resolves with the reason once the process's output has ended.
@@ -215,6 +242,7 @@ impl PluginProcess {
                 let _ = child.wait().await;
             });
         }
+        self.stdin.close();
         fail_pending(&self.pending);
     }
 }
@@ -230,10 +258,21 @@ fn fail_pending(pending: &Pending) {
     pending.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
-async fn write_stdin(mut stdin: ChildStdin, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
-    while let Some(frame) = queue.recv().await {
-        if stdin.write_all(&frame).await.is_err() {
-            return;
+/// A request waiting for its answer; its entry goes when it does, answered or not.
+struct Waiting<'a> {
+    pending: &'a Pending,
+    id: &'a str,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            pending.remove(self.id);
         }
     }
 }
@@ -243,6 +282,7 @@ async fn read_stdout(
     pending: Pending,
     on_notification: OnNotification,
     exit: watch::Sender<Option<String>>,
+    stdin: Arc<StdinQueue>,
 ) {
     // Keeps its place between reads, so a large answer arriving in many reads is scanned
     // once rather than re-parsed from its start on every read.
@@ -273,12 +313,13 @@ async fn read_stdout(
             }
         }
         // No size limit, as before: plugins are trusted, and some answers are large.
-        match crate::stream::read_into(&mut messages, &mut stdout, usize::MAX).await {
+        match rpc::stream::read_into(&mut messages, &mut stdout, usize::MAX).await {
             Ok(0) => break "exited".to_owned(),
             Ok(_) => {}
             Err(error) => break format!("read failed: {error}"),
         }
     };
+    stdin.close();
     fail_pending(&pending);
     exit.send_replace(Some(reason));
 }
@@ -368,6 +409,7 @@ pub fn short_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
@@ -491,5 +533,65 @@ mod tests {
             "{reason}"
         );
         assert_eq!(methods.try_iter().collect::<Vec<_>>(), ["deep"]);
+    }
+
+    #[tokio::test]
+    async fn a_plugin_that_stops_reading_loses_notifications_and_holds_up_only_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        // Never reads: its pipe fills, then our queue.
+        let launch = script(dir.path(), "exec sleep 30");
+        let process = spawn(&launch, |_| {});
+        let payload = json!({ "data": "x".repeat(64 * 1024) });
+        let mut deliveries = Vec::new();
+        for _ in 0..(2 * STDIN_QUEUE_BYTES / (64 * 1024)) {
+            deliveries.push(process.notify("flood", &payload));
+        }
+        assert_eq!(deliveries.first(), Some(&Delivery::Queued));
+        assert_eq!(deliveries.last(), Some(&Delivery::Dropped));
+        let dropped = deliveries
+            .iter()
+            .filter(|d| **d == Delivery::Dropped)
+            .count();
+        assert_eq!(process.notifications_dropped(), dropped as u64);
+        assert!(process.queued_bytes() <= STDIN_QUEUE_BYTES);
+        assert!(process.queued_bytes() > STDIN_QUEUE_BYTES - 70 * 1024);
+
+        // A request waits for room rather than growing the queue or being dropped...
+        let waited = tokio::time::timeout(
+            Duration::from_millis(200),
+            process.request_raw("r1", "m", "{}", None),
+        )
+        .await;
+        assert!(waited.is_err(), "{waited:?}");
+        // ... and fails once the plugin is gone, without waiting any longer.
+        let (gone, ()) = tokio::join!(process.request_raw("r2", "m", "{}", None), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            process.kill();
+        });
+        assert_eq!(gone, Err(PluginGone));
+        assert_eq!(process.notify("late", &json!({})), Delivery::Gone);
+        assert_eq!(
+            process.request_raw("r3", "m", "{}", None).await,
+            Err(PluginGone)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_given_up_on_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // Reads, never answers.
+        let launch = script(dir.path(), "while read -r line; do :; done");
+        let process = spawn(&launch, |_| {});
+        for n in 0..3 {
+            let id = format!("silent#{n}");
+            let answer = tokio::time::timeout(
+                Duration::from_millis(50),
+                process.request_raw(&id, "m", "{}", None),
+            )
+            .await;
+            assert!(answer.is_err(), "{answer:?}");
+        }
+        let pending = process.pending.lock().unwrap();
+        assert_eq!(pending.as_ref().map(HashMap::len), Some(0));
     }
 }
