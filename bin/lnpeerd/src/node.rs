@@ -183,10 +183,7 @@ impl Node {
             };
             let mut channels = Vec::new();
             for channel in store.channels_of(peer.node_id)? {
-                let state: ChannelState = channel.state.parse().map_err(|e| {
-                    NodeError::CorruptState(format!("channel {}: {e}", channel.dbid))
-                })?;
-                channels.push((channel.dbid, state));
+                channels.push((channel.dbid, channel.state));
             }
             // A remembered address that no longer parses is dropped, not fatal: the peer can
             // still reconnect to us.
@@ -341,7 +338,7 @@ impl Controller {
             store.insert_channel(
                 peer.serialize(),
                 channel_id,
-                ChannelState::ChanneldNormal.name(),
+                ChannelState::ChanneldNormal,
                 Opener::Local,
                 now_unix(),
             )?
@@ -376,7 +373,7 @@ impl Controller {
             .peer(peer)
             .and_then(|p| p.channels.into_iter().find(|(id, _)| *id == dbid))
         {
-            Some((_, state)) => store.set_channel_state(dbid, state.name())?,
+            Some((_, state)) => store.set_channel_state(dbid, state)?,
             None => {
                 store.delete_channel(dbid)?;
             }
@@ -387,25 +384,6 @@ impl Controller {
     fn lock_store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-fn channel_record(
-    peer_id: PublicKey,
-    record: crate::store::ChannelRecord,
-) -> Result<rpc::ChannelRecord, rpc::NodeError> {
-    Ok(rpc::ChannelRecord {
-        peer_id,
-        dbid: record.dbid,
-        channel_id: record.channel_id,
-        state: record
-            .state
-            .parse()
-            .map_err(|e| rpc::NodeError::Internal(format!("channel {}: {e}", record.dbid)))?,
-        opener: match record.opener {
-            Opener::Local => rpc::Opener::Local,
-            Opener::Remote => rpc::Opener::Remote,
-        },
-    })
 }
 
 /// A failure of the node's own, as the RPC layer classifies it (it words them).
@@ -428,19 +406,9 @@ impl NodeControl for Controller {
     }
 
     fn channels(&self) -> Result<Vec<rpc::ChannelRecord>, rpc::NodeError> {
-        let records = self
-            .lock_store()
+        self.lock_store()
             .channels()
-            .map_err(|e| rpc::NodeError::Store(e.to_string()))?;
-        records
-            .into_iter()
-            .map(|record| {
-                let peer = PublicKey::from_slice(&record.peer_id).map_err(|e| {
-                    rpc::NodeError::Internal(format!("channel {}: bad peer id: {e}", record.dbid))
-                })?;
-                channel_record(peer, record)
-            })
-            .collect()
+            .map_err(|e| rpc::NodeError::Store(e.to_string()))
     }
 
     fn open_channel(&self, peer: &PublicKey) -> Result<rpc::ChannelRecord, rpc::NodeError> {
@@ -451,11 +419,12 @@ impl NodeControl for Controller {
                 other => control_error(other),
             })?;
         Ok(rpc::ChannelRecord {
-            peer_id: *peer,
+            peer_id: peer.serialize(),
             dbid,
             channel_id,
             state: ChannelState::ChanneldNormal,
             opener: rpc::Opener::Local,
+            created_at: Some(now_unix()),
         })
     }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 use node_config::LogLevel;
 use noise_transport::PublicKey;
 use peer_manager::PeerManager;
-use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
+use subdaemon_state::PeerInput;
+pub use subdaemon_state::{ChannelRecord, Opener};
 
 use crate::errors::NodeError;
 
@@ -32,40 +33,6 @@ pub struct NodeInfo {
     pub default_port: u16,
     /// Addresses we announce (getinfo's `address`).
     pub announced: Vec<SocketAddr>,
-}
-
-/// Who opened a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opener {
-    /// We did.
-    Local,
-    /// The peer did.
-    Remote,
-}
-
-impl Opener {
-    /// `local` or `remote`, as listpeerchannels spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Opener::Local => "local",
-            Opener::Remote => "remote",
-        }
-    }
-}
-
-/// A channel as the store holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelRecord {
-    /// The peer.
-    pub peer_id: PublicKey,
-    /// Our local id (`chan#<dbid>`).
-    pub dbid: ChannelDbId,
-    /// The BOLT 2 channel id.
-    pub channel_id: [u8; 32],
-    /// Its lifecycle state.
-    pub state: ChannelState,
-    /// Who opened it.
-    pub opener: Opener,
 }
 
 /// Which way the bytes of an IO log entry went.

@@ -76,9 +76,11 @@ mod channel;
 mod error;
 mod owner;
 mod peer;
+mod record;
 
 // The public interface:
 pub use channel::{ChannelDbId, ChannelState};
 pub use error::{InvalidTransition, ParseChannelStateError, SendRefused};
 pub use owner::Owner;
 pub use peer::{PeerInput, PeerState, Transition};
+pub use record::{ChannelRecord, Opener};

@@ -10,14 +10,16 @@
 //! is refused rather than guessed at.
 //!
 //! Every write below is one statement or one transaction. Node ids are plain `[u8; 33]`
-//! (compressed public keys) and channel states plain text, so this module depends on neither
-//! secp256k1 nor `subdaemon-state`, which owns the state names.
+//! (compressed public keys), so this module does not depend on secp256k1. Channels are
+//! `subdaemon-state`'s [`ChannelRecord`], whose state names are what the column holds.
 
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use subdaemon_state::ChannelState;
+pub use subdaemon_state::{ChannelRecord, Opener};
 
 /// The database file's name inside the network directory.
 pub const DB_FILE: &str = "lnpeer.sqlite3";
@@ -128,33 +130,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Which side opened a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Opener {
-    /// We did.
-    Local,
-    /// The peer did.
-    Remote,
-}
-
-impl Opener {
-    /// The text stored in `channels.opener`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Opener::Local => "local",
-            Opener::Remote => "remote",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "local" => Ok(Opener::Local),
-            "remote" => Ok(Opener::Remote),
-            other => Err(StoreError::Corrupt(format!("channel opener '{other}'"))),
-        }
-    }
-}
-
 /// A row of `peers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerRecord {
@@ -164,23 +139,6 @@ pub struct PeerRecord {
     pub address: Option<String>,
     /// Unix seconds when we last saw them; `None` if only known through a channel.
     pub last_seen: Option<u64>,
-}
-
-/// A row of `channels`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelRecord {
-    /// Our local id for the channel, as in CLN's `chan#<dbid>` log prefixes.
-    pub dbid: u64,
-    /// The peer's node id.
-    pub peer_id: [u8; 33],
-    /// The BOLT 2 channel id.
-    pub channel_id: [u8; 32],
-    /// The state name, as `subdaemon-state` spells it.
-    pub state: String,
-    /// Who opened it.
-    pub opener: Opener,
-    /// Unix seconds when we recorded it.
-    pub created_at: Option<u64>,
 }
 
 /// An open database. Not `Sync`: give it one owner (or a mutex).
@@ -237,8 +195,11 @@ fn channel_record(
         dbid: u64::try_from(dbid).map_err(|_| StoreError::Corrupt(format!("dbid {dbid}")))?,
         peer_id: blob(peer_id, "peer_id")?,
         channel_id: blob(channel_id, "channel_id")?,
-        state,
-        opener: Opener::parse(&opener)?,
+        state: state
+            .parse::<ChannelState>()
+            .map_err(|e| StoreError::Corrupt(format!("channel {dbid}: {e}")))?,
+        opener: Opener::from_name(&opener)
+            .ok_or_else(|| StoreError::Corrupt(format!("channel opener '{opener}'")))?,
         created_at: from_sql_time(created_at)?,
     })
 }
@@ -368,7 +329,7 @@ impl Store {
         &mut self,
         peer_id: [u8; 33],
         channel_id: [u8; 32],
-        state: &str,
+        state: ChannelState,
         opener: Opener,
         now_unix: u64,
     ) -> Result<u64, StoreError> {
@@ -386,8 +347,8 @@ impl Store {
             params![
                 &peer_id[..],
                 &channel_id[..],
-                state,
-                opener.as_str(),
+                state.name(),
+                opener.name(),
                 created_at
             ],
         )?;
@@ -401,13 +362,13 @@ impl Store {
     /// # Errors
     ///
     /// [`StoreError::NoSuchChannel`] if `dbid` is unknown.
-    pub fn set_channel_state(&mut self, dbid: u64, state: &str) -> Result<(), StoreError> {
+    pub fn set_channel_state(&mut self, dbid: u64, state: ChannelState) -> Result<(), StoreError> {
         let Ok(key) = i64::try_from(dbid) else {
             return Err(StoreError::NoSuchChannel(dbid));
         };
         let updated = self.conn.execute(
             "UPDATE channels SET state = ?1 WHERE dbid = ?2",
-            params![state, key],
+            params![state.name(), key],
         )?;
         if updated == 0 {
             return Err(StoreError::NoSuchChannel(dbid));
@@ -587,13 +548,31 @@ mod tests {
         let (_dir, _path, mut store) = open_temp();
         // Inserting a channel creates the peer row.
         let a1 = store
-            .insert_channel(ALICE, [1; 32], "OPENINGD", Opener::Local, 10)
+            .insert_channel(
+                ALICE,
+                [1; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Local,
+                10,
+            )
             .unwrap();
         let a2 = store
-            .insert_channel(ALICE, [2; 32], "CHANNELD_NORMAL", Opener::Remote, 11)
+            .insert_channel(
+                ALICE,
+                [2; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Remote,
+                11,
+            )
             .unwrap();
         let b1 = store
-            .insert_channel(BOB, [3; 32], "OPENINGD", Opener::Remote, 12)
+            .insert_channel(
+                BOB,
+                [3; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Remote,
+                12,
+            )
             .unwrap();
         assert!(a1 < a2 && a2 < b1);
         assert_eq!(
@@ -606,13 +585,21 @@ mod tests {
         );
         // channel_id is unique.
         assert!(matches!(
-            store.insert_channel(BOB, [1; 32], "OPENINGD", Opener::Local, 13),
+            store.insert_channel(
+                BOB,
+                [1; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Local,
+                13
+            ),
             Err(StoreError::Sqlite(_))
         ));
 
-        store.set_channel_state(a1, "CHANNELD_NORMAL").unwrap();
+        store
+            .set_channel_state(a1, ChannelState::ChanneldShuttingDown)
+            .unwrap();
         assert!(matches!(
-            store.set_channel_state(999, "X"),
+            store.set_channel_state(999, ChannelState::Onchain),
             Err(StoreError::NoSuchChannel(999))
         ));
         let alice_channels = store.channels_of(ALICE).unwrap();
@@ -622,7 +609,7 @@ mod tests {
                 dbid: a1,
                 peer_id: ALICE,
                 channel_id: [1; 32],
-                state: "CHANNELD_NORMAL".into(),
+                state: ChannelState::ChanneldShuttingDown,
                 opener: Opener::Local,
                 created_at: Some(10)
             }
@@ -642,7 +629,13 @@ mod tests {
         assert_eq!(store.channels().unwrap().len(), 1);
         // AUTOINCREMENT: dbids are never reused, so log prefixes stay unambiguous.
         let b2 = store
-            .insert_channel(BOB, [4; 32], "OPENINGD", Opener::Local, 14)
+            .insert_channel(
+                BOB,
+                [4; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Local,
+                14,
+            )
             .unwrap();
         assert!(b2 > b1);
     }
@@ -652,7 +645,13 @@ mod tests {
         let (_dir, path, mut store) = open_temp();
         store.upsert_peer(ALICE, Some("host:1"), 5).unwrap();
         let dbid = store
-            .insert_channel(ALICE, [9; 32], "CHANNELD_NORMAL", Opener::Local, 6)
+            .insert_channel(
+                ALICE,
+                [9; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Local,
+                6,
+            )
             .unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
@@ -678,7 +677,13 @@ mod tests {
         // And deleting a referenced peer directly is refused by SQLite too.
         let mut store = store;
         store
-            .insert_channel(ALICE, [1; 32], "X", Opener::Local, 0)
+            .insert_channel(
+                ALICE,
+                [1; 32],
+                ChannelState::ChanneldNormal,
+                Opener::Local,
+                0,
+            )
             .unwrap();
         let err = store
             .conn

@@ -93,7 +93,7 @@ fn find_channel(ctx: &Context<'_>, args: &StepArgs) -> Result<ChannelRecord, Rpc
         .node
         .channels()?
         .into_iter()
-        .filter(|channel| channel.peer_id == id)
+        .filter(|channel| channel.peer_id == id.serialize())
         .collect();
     match args.channel_id {
         Some(wanted) => channels

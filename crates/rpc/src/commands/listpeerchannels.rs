@@ -9,7 +9,6 @@ use subdaemon_state::Owner;
 use crate::command::{Context, Reply, Signature, TypedCommand};
 use crate::control::ChannelRecord;
 use crate::params::{self, Params};
-use crate::shapes::hex_id;
 use jsonrpc::error::RpcError;
 
 static SIGNATURE: Signature = Signature {
@@ -34,7 +33,7 @@ fn channel_json(channel: &ChannelRecord, peer: Option<&PeerInfo>) -> Value {
     let connected = peer.is_some_and(|peer| peer.connection.is_some());
     let owner = channel.state.owner();
     let mut object = Map::new();
-    object.insert("peer_id".into(), hex_id(&channel.peer_id).into());
+    object.insert("peer_id".into(), hex::encode(channel.peer_id).into());
     object.insert("peer_connected".into(), connected.into());
     object.insert("state".into(), channel.state.name().into());
     // channeld and closingd run only while the peer is connected; onchaind always.
@@ -71,12 +70,17 @@ impl TypedCommand for ListPeerChannels {
             .iter()
             // Simulated channels have no funding output, hence no short channel id to match.
             .filter(|_| args.short_channel_id.is_none())
-            .filter(|channel| args.id.is_none_or(|id| channel.peer_id == id))
+            .filter(|channel| args.id.is_none_or(|id| channel.peer_id == id.serialize()))
             .filter(|channel| {
                 args.channel_id
                     .is_none_or(|wanted| channel.channel_id == wanted)
             })
-            .map(|channel| channel_json(channel, manager.peer(&channel.peer_id).as_ref()))
+            .map(|channel| {
+                let peer = PublicKey::from_slice(&channel.peer_id)
+                    .ok()
+                    .and_then(|id| manager.peer(&id));
+                channel_json(channel, peer.as_ref())
+            })
             .collect();
         Ok(Reply::Now(json!({ "channels": channels })))
     }

@@ -136,7 +136,8 @@ impl NodeControl for TestNode {
         let mut channel_id = [0xccu8; 32];
         channel_id[..8].copy_from_slice(&dbid.to_be_bytes());
         let record = ChannelRecord {
-            peer_id: *peer,
+            peer_id: peer.serialize(),
+            created_at: None,
             dbid,
             channel_id,
             state: ChannelState::ChanneldNormal,
@@ -155,7 +156,7 @@ impl NodeControl for TestNode {
         };
         let mut channels = self.channels.lock().unwrap();
         if let PeerInput::ChannelForgotten(_) = input {
-            channels.retain(|c| !(c.peer_id == *peer && c.dbid == dbid));
+            channels.retain(|c| !(c.peer_id == peer.serialize() && c.dbid == dbid));
             return Ok(());
         }
         let state = self
@@ -172,7 +173,7 @@ impl NodeControl for TestNode {
             })?;
         for channel in channels
             .iter_mut()
-            .filter(|c| c.peer_id == *peer && c.dbid == dbid)
+            .filter(|c| c.peer_id == peer.serialize() && c.dbid == dbid)
         {
             channel.state = state;
         }
