@@ -68,10 +68,22 @@ impl Node {
     /// # Panics
     /// If it does not start in time.
     pub fn start_with(developer: bool, extra: &[&str]) -> Node {
-        let dir = tempfile::Builder::new()
+        Node::start_in(Node::new_dir(), developer, extra)
+    }
+
+    /// A fresh lightning directory for [`Node::start_in`], e.g. to put an `hsm_secret` in first.
+    pub fn new_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
             .prefix("lnpeer")
             .tempdir()
-            .expect("a temporary directory");
+            .expect("a temporary directory")
+    }
+
+    /// Starts a node in `dir` (a new one, or one a stopped node left: see [`Node::stop`]).
+    ///
+    /// # Panics
+    /// If it does not start in time.
+    pub fn start_in(dir: tempfile::TempDir, developer: bool, extra: &[&str]) -> Node {
         let port = free_port();
         let child = Command::new(binary("lnpeerd"))
             .arg(format!("--lightning-dir={}", dir.path().display()))
@@ -108,6 +120,22 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Stops the node with the `stop` command and waits for it to exit; returns its directory,
+    /// to start it again with [`Node::start_in`].
+    ///
+    /// # Panics
+    /// If it does not exit in time.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.try_rpc("stop", json!([]));
+        assert!(self.wait_exit(WAIT), "lnpeerd did not stop: {}", self.log());
+        let dir = tempfile::Builder::new()
+            .prefix("lnpeer-moved")
+            .tempdir()
+            .expect("a temporary directory");
+        // Drop kills the child (already gone) and deletes `dir`: swap the directory out first.
+        std::mem::replace(&mut self.dir, dir)
     }
 
     /// The lightning directory.

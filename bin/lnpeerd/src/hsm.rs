@@ -126,7 +126,7 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
 /// [`HsmError::TooOpen`] if an existing file grants any group or other permission;
 /// [`HsmError::WrongLength`] if it is not exactly 32 bytes; [`HsmError::NotAFile`] for
 /// directories and the like; [`HsmError::Io`] for anything the OS refuses.
-pub fn load_or_create(network_dir: &Path) -> Result<(SecretKey, bool), HsmError> {
+pub fn load_or_create(network_dir: &Path) -> Result<(NodeSecrets, bool), HsmError> {
     let path = network_dir.join(HSM_SECRET_FILE);
     let (mut secret, created) = match read_secret(&path)? {
         Some(secret) => (secret, false),
@@ -146,9 +146,27 @@ pub fn load_or_create(network_dir: &Path) -> Result<(SecretKey, bool), HsmError>
             Err(CreateError::Other(e)) => return Err(e),
         },
     };
-    let key = node_key_from_secret(&secret);
+    let secrets = NodeSecrets {
+        node_key: node_key_from_secret(&secret),
+        rune_master: runes::master_rune(&secret),
+    };
     wipe(&mut secret);
-    Ok((key, created))
+    Ok((secrets, created))
+}
+
+/// What the node derives from its `hsm_secret`.
+pub struct NodeSecrets {
+    /// The node key (its public half is the node id).
+    pub node_key: SecretKey,
+    /// The master rune: every rune the node issues derives from it (CLN's derivation, so the
+    /// same `hsm_secret` issues the same runes; docs/security.md).
+    pub rune_master: runes::Rune,
+}
+
+impl std::fmt::Debug for NodeSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSecrets").finish_non_exhaustive()
+    }
 }
 
 /// Derives the node private key from an `hsm_secret` as CLN's hsmd does (see the module
@@ -324,10 +342,12 @@ mod tests {
 
         let (again, created) = load_or_create(&net).unwrap();
         assert!(!created);
-        assert_eq!(again, key);
+        assert_eq!(again.node_key, key.node_key);
+        assert!(again.rune_master == key.rune_master);
         assert_eq!(fs::read(&path).unwrap(), contents, "never rewritten");
         let secret: [u8; 32] = contents.try_into().unwrap();
-        assert_eq!(node_key_from_secret(&secret), key);
+        assert_eq!(node_key_from_secret(&secret), key.node_key);
+        assert!(runes::master_rune(&secret) == key.rune_master);
     }
 
     #[test]
@@ -368,7 +388,9 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
             let result = load_or_create(dir.path());
             if ok {
-                assert_eq!(result.unwrap(), (node_key_from_secret(&[1u8; 32]), false));
+                let (secrets, created) = result.unwrap();
+                assert_eq!(secrets.node_key, node_key_from_secret(&[1u8; 32]));
+                assert!(!created);
             } else {
                 let err = result.unwrap_err();
                 assert_eq!(

@@ -432,6 +432,9 @@ where
                 }
             }
         }
+        if fields.io.is_some() {
+            redact_secret_bearing(&mut fields.message);
+        }
         let level = *event.metadata().level();
         if let Some((book, print)) = &self.book {
             book.record(level, &fields);
@@ -445,6 +448,30 @@ where
         // has nowhere better to be reported.
         let _ = writer.write_all(line.as_bytes());
         let _ = writer.flush();
+    }
+}
+
+/// Message types whose bytes carry a secret: commando requests carry a rune (a bearer token),
+/// so their IO records keep only the type and request id (`commando`'s 10-byte header).
+const SECRET_BEARING_TYPES: [u16; 2] = [
+    commando::ChunkKind::CommandContinues.msg_type(),
+    commando::ChunkKind::CommandTerminal.msg_type(),
+];
+
+/// Cuts an IO record's hex after the header when the message is of a
+/// [`SECRET_BEARING_TYPES`] type, saying how much was left out.
+fn redact_secret_bearing(hex: &mut String) {
+    const KEPT_HEX: usize = 2 * commando::chunk::HEADER_LEN;
+    let secret_bearing = hex
+        .get(..4)
+        .and_then(|ty| u16::from_str_radix(ty, 16).ok())
+        .is_some_and(|ty| SECRET_BEARING_TYPES.contains(&ty));
+    if secret_bearing && hex.len() > KEPT_HEX {
+        let hidden = (hex.len() - KEPT_HEX) / 2;
+        hex.truncate(KEPT_HEX);
+        hex.push_str(&format!(
+            "... ({hidden} bytes not logged: a commando request carries a rune)"
+        ));
     }
 }
 

@@ -24,8 +24,10 @@ use subdaemon_state::{ChannelDbId, ChannelState, PeerInput};
 
 /// How long a plugin may take to answer `getmanifest`, then `init` (CLN v25.02+: 120 s).
 const PLUGIN_STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+use crate::custom_router::CustomRouter;
 use crate::hsm;
-use crate::store::{Opener, Store, StoreError, DB_FILE};
+use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
+use remote_control::RemoteControl;
 
 /// Why the node could not start, or a command could not be carried out.
 #[derive(Debug)]
@@ -45,6 +47,8 @@ pub enum NodeError {
     Rpc(rpc::RpcStartError),
     /// A plugin the node cannot start without failed, or an option is unknown.
     Plugins(String),
+    /// The rune store could not be read.
+    Runes(String),
 }
 
 impl std::fmt::Display for NodeError {
@@ -59,6 +63,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Peer(error) => write!(f, "{error}"),
             NodeError::Rpc(error) => write!(f, "{error}"),
             NodeError::Plugins(error) => write!(f, "{error}"),
+            NodeError::Runes(error) => write!(f, "rune store: {error}"),
         }
     }
 }
@@ -81,7 +86,7 @@ fn now_unix() -> u64 {
 /// What the RPC commands act on: the manager, the store and the node's facts.
 struct Controller {
     manager: PeerManager,
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     info: NodeInfo,
     stop: watch::Sender<bool>,
 }
@@ -92,6 +97,8 @@ pub struct Node {
     plugins: PluginHost,
     rpc: RpcServer,
     persister: tokio::task::JoinHandle<()>,
+    /// Tells remote control of disconnects.
+    remote_watch: tokio::task::JoinHandle<()>,
     stop: watch::Receiver<bool>,
 }
 
@@ -104,7 +111,7 @@ impl Node {
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
         let network_dir = config.network_dir();
         // hsm creates the network directory (mode 0700) if it is missing.
-        let (secret, created) = hsm::load_or_create(&network_dir).map_err(NodeError::Hsm)?;
+        let (secrets, created) = hsm::load_or_create(&network_dir).map_err(NodeError::Hsm)?;
         if created {
             tracing::info!(
                 "Created a new node key in {}",
@@ -145,8 +152,11 @@ impl Node {
             plugins.shutdown().await;
             return Err(NodeError::Plugins(format!("--{name}: unrecognized option")));
         }
-        let mut peer_config =
-            PeerManagerConfig::new(secret, network.chain_hash(), network.default_port());
+        let mut peer_config = PeerManagerConfig::new(
+            secrets.node_key,
+            network.chain_hash(),
+            network.default_port(),
+        );
         peer_config.limits = config.limits.clone();
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
         let wildcard = [format!(":{}", network.default_port())];
@@ -197,7 +207,20 @@ impl Node {
             manager.restore_peer(id, address, channels);
         }
 
-        let store = Arc::new(Mutex::new(store));
+        let store = SharedStore(Arc::new(Mutex::new(store)));
+        let remote = match RemoteControl::new(
+            secrets.rune_master,
+            Arc::new(store.clone()),
+            manager.clone(),
+            &config.limits,
+        ) {
+            Ok(remote) => Arc::new(remote),
+            Err(error) => {
+                plugins.shutdown().await;
+                manager.shutdown().await;
+                return Err(NodeError::Runes(error.to_string()));
+            }
+        };
         let node_id = manager.node_id().serialize();
         // As CLN: the colour defaults to the node id's first three bytes.
         let color = config.rgb.unwrap_or([node_id[1], node_id[2], node_id[3]]);
@@ -222,14 +245,19 @@ impl Node {
             stop,
         });
         let mut dispatcher = Dispatcher::new(controller.clone());
-        if let Err(taken) = plugins.register(&mut dispatcher) {
+        let registered = remote
+            .register(&mut dispatcher)
+            .and_then(|()| plugins.register(&mut dispatcher));
+        if let Err(taken) = registered {
             plugins.shutdown().await;
             manager.shutdown().await;
             return Err(NodeError::Plugins(taken.to_string()));
         }
+        let dispatcher = Arc::new(dispatcher);
+        remote.serve(&dispatcher);
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
         rpc_config.limits = config.limits.clone();
-        let rpc = match RpcServer::start(rpc_config, Arc::new(dispatcher)).await {
+        let rpc = match RpcServer::start(rpc_config, dispatcher).await {
             Ok(rpc) => rpc,
             Err(error) => {
                 plugins.shutdown().await;
@@ -243,6 +271,11 @@ impl Node {
             manager.shutdown().await;
             return Err(NodeError::Plugins(error.to_string()));
         }
+        manager.set_custom_sink(Arc::new(CustomRouter {
+            remote: remote.clone(),
+            plugins: plugins.custom_message_sink(),
+        }));
+        let remote_watch = remote.watch_peers();
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
@@ -260,6 +293,7 @@ impl Node {
             plugins,
             rpc,
             persister,
+            remote_watch,
             stop: stopped,
         })
     }
@@ -308,6 +342,7 @@ impl Node {
         self.plugins.shutdown().await;
         self.controller.manager.shutdown().await;
         self.persister.abort();
+        self.remote_watch.abort();
         tracing::info!("lnpeerd shut down");
     }
 }
@@ -382,7 +417,7 @@ impl Controller {
     }
 
     fn lock_store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        self.store.lock()
     }
 }
 
@@ -446,7 +481,7 @@ impl NodeControl for Controller {
 
 /// Remembers where we reached each peer we dialed, so peers with channels can be redialled
 /// after a restart.
-async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
+async fn persist_addresses(manager: PeerManager, store: SharedStore) {
     let mut events = manager.subscribe();
     loop {
         match events.recv().await {
@@ -456,7 +491,7 @@ async fn persist_addresses(manager: PeerManager, store: Arc<Mutex<Store>>) {
                 ..
             }) => {
                 let address = manager.peer(&id).and_then(|p| p.address);
-                let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+                let mut store = store.lock();
                 if let Err(error) = store.upsert_peer(
                     id.serialize(),
                     address.map(|a| a.to_string()).as_deref(),

@@ -15,6 +15,8 @@ pub enum Scope {
     Peer,
     /// The JSON-RPC socket.
     Rpc,
+    /// Commando: JSON-RPC from peers, and to them.
+    Commando,
 }
 
 /// One row of the table, as the option parser and `--help` see it.
@@ -266,6 +268,23 @@ limits! {
     rpc_max_connections: usize = 256;
         option "rpc-max-connections" "<count>", unit "connections", min 1, max None, Rpc,
         help "JSON-RPC connections open at once; one more is closed unread (at least 1)";
+    /// Commando calls a peer may make at once after being quiet. 10: a wallet or dashboard
+    /// opening (lnmessage apps such as Clams) sends a handful of calls together; 10 lets
+    /// that through without delay.
+    commando_burst: u32 = 10;
+        option "commando-burst" "<calls>", unit "calls", min 1, max None, Commando,
+        help "Commando calls from one peer answered at once, before --commando-calls-per-second";
+    /// Commando calls per second from one peer after the burst (0: no limit). 2 is far above
+    /// what a person clicking through an app needs, while a peer looping on large commands
+    /// gets two runs a second, not as many as its link carries. Over it a call gets an error.
+    commando_calls_per_second: u32 = 2;
+        option "commando-calls-per-second" "<calls>", unit "calls", min 0, max None, Commando,
+        help "Commando calls from one peer per second after the burst; more get an error (0: no limit)";
+    /// How long the `commando` command waits for a peer's reply. CLN waits forever; a minute
+    /// is ample for any command lnpeer serves, and a caller is never left hanging.
+    commando_timeout: Duration = 60;
+        option "commando-timeout" "<seconds>", unit "seconds", min 1, max None, Commando,
+        help "Give up a commando call whose reply has not come this long after it was sent";
 }
 
 #[cfg(test)]

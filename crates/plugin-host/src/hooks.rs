@@ -33,8 +33,9 @@ impl CustomMessageSink for PluginSink {
 }
 
 impl PluginHost {
-    /// Where the peer manager puts custom messages for the plugins.
-    pub(crate) fn custom_message_sink(&self) -> Arc<dyn CustomMessageSink> {
+    /// Where custom messages for the plugins go (the node's router opens one queue per
+    /// connection from it): the `custommsg` notification, then the hook chain, in order.
+    pub fn custom_message_sink(&self) -> Arc<dyn CustomMessageSink> {
         Arc::new(PluginSink(self.clone()))
     }
 

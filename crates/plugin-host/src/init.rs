@@ -96,7 +96,6 @@ impl PluginHost {
                 self.stop_plugin(&plugin, &format!("Killing plugin: {error}"));
             }
         }
-        manager.set_custom_sink(self.custom_message_sink());
         tokio::spawn(self.clone().peer_events(manager));
         Ok(())
     }

@@ -23,6 +23,25 @@ pub fn address_json(address: &SocketAddr) -> Value {
     json!({ "type": kind, "address": address.ip().to_string(), "port": address.port() })
 }
 
+/// A WebSocket listen address as CLN's `getinfo.binding` shows it: `{"type": "websocket",
+/// "subtype": "ipv4"|"ipv6", "address": ..., "port": ...}`, or with `"subtype": "any
+/// protocol"` and no address for a wildcard.
+pub fn websocket_address_json(address: &SocketAddr) -> Value {
+    if address.ip().is_unspecified() {
+        return json!({ "type": "websocket", "subtype": "any protocol", "port": address.port() });
+    }
+    let subtype = match address {
+        SocketAddr::V4(_) => "ipv4",
+        SocketAddr::V6(_) => "ipv6",
+    };
+    json!({
+        "type": "websocket",
+        "subtype": subtype,
+        "address": address.ip().to_string(),
+        "port": address.port(),
+    })
+}
+
 /// `in` or `out`, as CLN spells a connection's direction.
 pub fn direction_name(direction: Direction) -> &'static str {
     match direction {
@@ -46,6 +65,15 @@ mod tests {
         assert_eq!(
             address_json(&v6),
             json!({"type": "ipv6", "address": "::1", "port": 19846})
+        );
+        assert_eq!(
+            websocket_address_json(&v4),
+            json!({"type": "websocket", "subtype": "ipv4", "address": "127.0.0.1", "port": 9735})
+        );
+        let any: SocketAddr = "0.0.0.0:9736".parse().unwrap();
+        assert_eq!(
+            websocket_address_json(&any),
+            json!({"type": "websocket", "subtype": "any protocol", "port": 9736})
         );
         assert_eq!(direction_name(Direction::Inbound), "in");
         assert_eq!(direction_name(Direction::Outbound), "out");

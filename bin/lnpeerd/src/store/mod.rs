@@ -60,7 +60,17 @@ pub const MIGRATIONS: &[&str] = &[
 
 mod runes;
 
-pub use runes::StoredRune;
+/// The store shared by the node's tasks: one connection behind a mutex (statements are short,
+/// and nothing awaits under it).
+#[derive(Debug, Clone)]
+pub struct SharedStore(pub std::sync::Arc<std::sync::Mutex<Store>>);
+
+impl SharedStore {
+    /// The store, for one short use.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// Why a store operation failed.
 #[derive(Debug)]

@@ -4,18 +4,9 @@
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::{Store, StoreError};
+use remote_control::{RuneStore, StoreFailure, StoredRune};
 
-/// A row of `runes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRune {
-    /// The rune's unique id.
-    pub id: u64,
-    /// The rune as `createrune` returned it (base64).
-    pub rune: String,
-    /// Nanoseconds since the Unix epoch of its last successful check, if any.
-    pub last_used_nsec: Option<u64>,
-}
+use super::{SharedStore, Store, StoreError};
 
 fn key(id: u64) -> Result<i64, StoreError> {
     i64::try_from(id).map_err(|_| StoreError::Corrupt(format!("rune id {id} beyond 2^63")))
@@ -150,6 +141,41 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The node's rune store, for remote control.
+impl RuneStore for SharedStore {
+    fn next_rune_id(&self) -> Result<u64, StoreFailure> {
+        self.lock().next_rune_id().map_err(failure)
+    }
+
+    fn insert_rune(&self, id: u64, rune: &str) -> Result<(), StoreFailure> {
+        self.lock().insert_rune(id, rune).map_err(failure)
+    }
+
+    fn runes(&self) -> Result<Vec<StoredRune>, StoreFailure> {
+        self.lock().runes().map_err(failure)
+    }
+
+    fn rune(&self, id: u64) -> Result<Option<StoredRune>, StoreFailure> {
+        self.lock().rune(id).map_err(failure)
+    }
+
+    fn set_last_used(&self, id: u64, nsec: u64) -> Result<(), StoreFailure> {
+        self.lock().set_rune_last_used(id, nsec).map_err(failure)
+    }
+
+    fn blacklist(&self) -> Result<Vec<(u64, u64)>, StoreFailure> {
+        self.lock().rune_blacklist().map_err(failure)
+    }
+
+    fn set_blacklist(&self, ranges: &[(u64, u64)]) -> Result<(), StoreFailure> {
+        self.lock().set_rune_blacklist(ranges).map_err(failure)
+    }
+}
+
+fn failure(error: StoreError) -> StoreFailure {
+    StoreFailure(error.to_string())
 }
 
 #[cfg(test)]

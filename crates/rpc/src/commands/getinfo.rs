@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::command::{Context, Reply, Signature, TypedCommand};
-use crate::shapes::{address_json, hex_id};
+use crate::shapes::{address_json, hex_id, websocket_address_json};
 use jsonrpc::error::RpcError;
 use jsonrpc::params::Params;
 
@@ -50,11 +50,14 @@ impl TypedCommand for GetInfo {
             "address".into(),
             info.announced.iter().map(address_json).collect(),
         );
-        if !manager.listen_addrs().is_empty() {
-            result.insert(
-                "binding".into(),
-                manager.listen_addrs().iter().map(address_json).collect(),
-            );
+        let binding: Vec<Value> = manager
+            .listen_addrs()
+            .iter()
+            .map(address_json)
+            .chain(manager.websocket_addrs().iter().map(websocket_address_json))
+            .collect();
+        if !binding.is_empty() {
+            result.insert("binding".into(), binding.into());
         }
         result.insert("version".into(), info.version.clone().into());
         // No chain backend: there is no block height to report, and no fees (no funds).
