@@ -97,8 +97,20 @@ fn our_client_runs_commands_on_our_server_under_runes() {
     assert_eq!(unknown["code"], -32601);
     assert_eq!(unknown["message"], "Unknown command 'nosuchcommand'");
 
-    // A restricted rune, a tampered rune and no rune.
+    // lnpeer-cli --commando, as lightning-cli has it: the local node relays, the filter
+    // travels to the peer, and a refusal comes back as the CLI's error exit.
+    let target = format!("--commando={}:{rune}", server.id);
+    let via_cli = client.cli_json(&[&target, "-l", r#"{"id":true}"#, "getinfo"]);
+    assert_eq!(via_cli, json!({"id": server.id}));
+    let peers = client.cli_json(&[&target, "listpeers"]);
+    assert_eq!(peers["peers"][0]["id"], client.id);
     let (getinfo_only, _) = create_rune(&server, json!([["method=getinfo"]]));
+    let refused = client.cli(&[&format!("-c{}:{getinfo_only}", server.id), "listpeers"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let refused: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(refused["code"], 19537);
+
+    // A restricted rune, a tampered rune and no rune.
     assert!(commando(&client, &server, "getinfo", json!({}), &getinfo_only).is_ok());
     let refused = commando(&client, &server, "listpeers", json!({}), &getinfo_only).unwrap_err();
     assert_eq!(

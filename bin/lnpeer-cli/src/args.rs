@@ -7,8 +7,11 @@
 //! (`lnpeer-cli mymethod -- -5`). With `POSIXLY_CORRECT` set in the environment, options
 //! end at the first non-option word instead, as with `ccan/opt`.
 //!
-//! Short flags may be grouped (`-kH`), and `-N`/`-l` take their value either attached
+//! Short flags may be grouped (`-kH`), and `-N`/`-l`/`-c` take their value either attached
 //! (`-Nnone`) or as the next word. Long options take `--name=value` or `--name value`.
+//!
+//! `-c`/`--commando=PEER_ID[:RUNE]` sends the call to a peer through the local node's
+//! `commando` command, as `lightning-cli` does (see [`CommandoTarget`]).
 //!
 //! The options that locate the daemon (`--lightning-dir`, `--network`, the network flags
 //! and `--rpc-file`) are not interpreted here: they are collected in
@@ -103,6 +106,8 @@ pub struct Options {
     pub notifications: Option<Level>,
     /// `-l`/`--filter`: JSON sent as the request's `filter`, as given.
     pub filter: Option<String>,
+    /// `-c`/`--commando`: run the method on this peer instead of the local node.
+    pub commando: Option<CommandoTarget>,
     /// The daemon-locating options, as `--name[=value]` words for lnpeerd's config parser.
     pub config_args: Vec<String>,
     /// The method; `None` when the command line has none (the caller then asks for `help`).
@@ -118,10 +123,42 @@ impl Default for Options {
             input: None,
             notifications: Some(Level::Info),
             filter: None,
+            commando: None,
             config_args: Vec::new(),
             method: None,
             params: Vec::new(),
         }
+    }
+}
+
+/// `--commando=PEER_ID[:RUNE]`: the peer that runs the method, and the rune it is run
+/// with. The local node must be connected to the peer; it sends the request as a
+/// `commando` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandoTarget {
+    /// The peer's node id, 66 hex characters.
+    pub peer_id: String,
+    /// The rune, when one is given after the `:`.
+    pub rune: Option<String>,
+}
+
+impl FromStr for CommandoTarget {
+    type Err = UsageError;
+
+    /// As `lightning-cli` checks it: exactly 66 characters before an optional `:`, here
+    /// also required to be hex so a typo is caught before the daemon sees it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let (peer_id, rune) = match value.split_once(':') {
+            Some((peer_id, rune)) => (peer_id, Some(rune.to_owned())),
+            None => (value, None),
+        };
+        if peer_id.len() != 66 || !peer_id.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(UsageError("Invalid peer id".to_owned()));
+        }
+        Ok(CommandoTarget {
+            peer_id: peer_id.to_owned(),
+            rune,
+        })
     }
 }
 
@@ -218,6 +255,7 @@ pub fn parse(
                 }
                 "notifications" => options.notifications = parse_level(&value(inline)?)?,
                 "filter" => options.filter = Some(value(inline)?),
+                "commando" => options.commando = Some(value(inline)?.parse()?),
                 "help" => return Ok(Command::Help),
                 "version" => return Ok(Command::Version),
                 _ => {
@@ -245,7 +283,7 @@ pub fn parse(
                 'k' | 'o' | 'J' | 'H' | 'F' | 'R' => apply_flag(&mut options, flag),
                 'h' => return Ok(Command::Help),
                 'V' => return Ok(Command::Version),
-                'N' | 'l' => {
+                'N' | 'l' | 'c' => {
                     let attached = &shorts[index + flag.len_utf8()..];
                     let value = if attached.is_empty() {
                         words
@@ -254,10 +292,10 @@ pub fn parse(
                     } else {
                         attached.to_owned()
                     };
-                    if flag == 'N' {
-                        options.notifications = parse_level(&value)?;
-                    } else {
-                        options.filter = Some(value);
+                    match flag {
+                        'N' => options.notifications = parse_level(&value)?,
+                        'l' => options.filter = Some(value),
+                        _ => options.commando = Some(value.parse()?),
                     }
                     break;
                 }
@@ -339,6 +377,10 @@ pub fn usage() -> String {
         (
             "-l, --filter=<json>",
             "Ask lnpeerd to return only these fields",
+        ),
+        (
+            "-c, --commando=<peer_id>[:<rune>]",
+            "Run <command> on this connected peer, through lnpeerd's commando",
         ),
         ("-h, --help", "Print this message and exit"),
         ("-V, --version", "Print the version and exit"),
@@ -524,6 +566,41 @@ mod tests {
         ] {
             assert!(text.contains(option), "{option}");
         }
+    }
+
+    #[test]
+    fn commando_target() {
+        let peer = format!("03{}", "0F".repeat(32));
+        let with_rune = CommandoTarget {
+            peer_id: peer.clone(),
+            rune: Some("a:b=c".to_owned()),
+        };
+        let bare = CommandoTarget {
+            peer_id: peer.clone(),
+            rune: None,
+        };
+        // The rune is everything after the first ':', so it may hold ':' itself.
+        assert_eq!(
+            run(&[&format!("--commando={peer}:a:b=c"), "x"]).commando,
+            Some(with_rune.clone())
+        );
+        assert_eq!(
+            run(&["--commando", &peer, "x"]).commando,
+            Some(bare.clone())
+        );
+        assert_eq!(
+            run(&[&format!("-Hc{peer}:a:b=c"), "x"]).commando,
+            Some(with_rune)
+        );
+        assert_eq!(run(&["x", "-c", &peer]).commando, Some(bare));
+        for bad in [
+            &peer[..65],
+            &format!("{peer}0"),
+            &format!("{}zz", &peer[..64]),
+        ] {
+            assert_eq!(error(&["-c", bad, "x"]), "Invalid peer id");
+        }
+        assert_eq!(error(&["--commando"]), "--commando: requires an argument");
     }
 
     #[test]

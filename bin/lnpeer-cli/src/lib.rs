@@ -162,14 +162,22 @@ pub fn prepare(
     };
     let pid = std::process::id();
     let id = params::request_id(&method, pid);
+    let filter = options.filter.as_deref();
     let request = params::params(&options.params, options.input)
-        .and_then(|p| params::request(&method, &id, options.filter.as_deref(), &p))
+        .and_then(|p| match &options.commando {
+            Some(target) => {
+                let wrapped = params::commando_params(target, &method, filter, &p);
+                params::request("commando", &id, None, &wrapped)
+            }
+            None => params::request(&method, &id, filter, &p),
+        })
         .map_err(|e| Outcome::error(e, EXIT_USAGE))?;
+    // The remote node's notifications cannot reach us, and the local ones are about the
+    // relay, so `lightning-cli --commando` asks for none; neither do we.
+    let notifications = options.notifications.filter(|_| options.commando.is_none());
     Ok(Call {
         rpc_file: config.rpc_file,
-        enable: options
-            .notifications
-            .map(|_| params::notifications_request(pid)),
+        enable: notifications.map(|_| params::notifications_request(pid)),
         method,
         id,
         request,
@@ -521,6 +529,36 @@ mod tests {
             preamble.ends_with("(\"lnpeer-cli help\"):\n\n"),
             "{preamble}"
         );
+    }
+
+    #[test]
+    fn prepare_wraps_a_commando_call() {
+        let home = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        let peer = format!("02{}", "ab".repeat(32));
+        let flag = format!("--commando={peer}:tok-en=");
+        let call = prep(&[&flag, "-l", r#"{"id":true}"#, "getinfo"], home.path()).unwrap();
+        assert_eq!(call.method, "getinfo");
+        assert_eq!(
+            call.enable, None,
+            "a commando call asks for no notifications"
+        );
+        assert_eq!(
+            call.request,
+            format!(
+                r#"{{"jsonrpc":"2.0","method":"commando","id":"cli:getinfo#{pid}","params":{{"peer_id":"{peer}","method":"getinfo","filter":{{"id":true}},"rune":"tok-en=","params":[]}}}}"#
+            )
+        );
+        // Keyword parameters stay an object, and no rune means no "rune" member.
+        let call = prep(&["-c", &peer, "-k", "listpeers", "id=03"], home.path()).unwrap();
+        assert_eq!(
+            call.request,
+            format!(
+                r#"{{"jsonrpc":"2.0","method":"commando","id":"cli:listpeers#{pid}","params":{{"peer_id":"{peer}","method":"listpeers","params":{{"id":"03"}}}}}}"#
+            )
+        );
+        let err = prep(&["-c", "02ab:rune", "getinfo"], home.path()).unwrap_err();
+        assert_eq!(err, Outcome::error("Invalid peer id", EXIT_USAGE));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde_json::value::RawValue;
 
-use crate::args::{Input, UsageError};
+use crate::args::{CommandoTarget, Input, UsageError};
 
 /// Whether `arg` is sent as typed rather than as a JSON string.
 ///
@@ -160,6 +160,31 @@ pub fn request(
         )));
     }
     Ok(text)
+}
+
+/// The `params` of the local `commando` call that runs `method` on `target`, as
+/// `lightning-cli --commando` builds them: `{"peer_id":…,"method":…[,"filter":…][,"rune":…],
+/// "params":…}`. The filter travels inside, so the peer applies it; the local request then
+/// has none of its own.
+pub fn commando_params(
+    target: &CommandoTarget,
+    method: &str,
+    filter: Option<&str>,
+    params: &str,
+) -> String {
+    let mut text = format!(
+        "{{\"peer_id\":\"{}\",\"method\":\"{}\",",
+        json_escape(&target.peer_id),
+        json_escape(method)
+    );
+    if let Some(filter) = filter {
+        text.push_str(&format!("\"filter\":{filter},"));
+    }
+    if let Some(rune) = &target.rune {
+        text.push_str(&format!("\"rune\":\"{}\",", json_escape(rune)));
+    }
+    text.push_str(&format!("\"params\":{params}}}"));
+    text
 }
 
 #[cfg(test)]
