@@ -18,6 +18,9 @@ pub mod code {
     pub const CONNECT_ALL_ADDRESSES_FAILED: i32 = 401;
     /// `connect`: the peer went away while the connection was coming up.
     pub const CONNECT_DISCONNECTED_DURING: i32 = 402;
+    /// A wait gave up (`WAIT_TIMEOUT`, what CLN's `wait` returns): `sendcustommsg` with
+    /// `delivery` `written`, `waitcustommsg`.
+    pub const WAIT_TIMEOUT: i32 = 2000;
 }
 
 /// An error object for a JSON-RPC response.

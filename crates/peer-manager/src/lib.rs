@@ -63,4 +63,4 @@ pub use custom::{CustomMessageHandler, CustomMessageSink, SendBatch};
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use events::{ConnectionInfo, Direction, PeerEvent, PeerInfo};
 pub use manager::PeerManager;
-pub use outbox::{Outbox, SendError};
+pub use outbox::{NotWritten, Outbox, SendError, WriteReceipt};

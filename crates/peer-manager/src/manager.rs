@@ -36,7 +36,7 @@ use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
 use crate::events::{ConnectionInfo, PeerEvent, PeerInfo};
 use crate::io_log::{log_io, log_io_as};
 use crate::listener::Listening;
-use crate::outbox::Class;
+use crate::outbox::{Class, WriteReceipt};
 use crate::registry::Registry;
 use crate::tasks::Tasks;
 
@@ -204,6 +204,26 @@ impl PeerManager {
             outbox.try_send(message).map_err(SendCustomError::Queue)?;
             log_io_as(state, id, "OUT", message);
             Ok(owner)
+        })
+    }
+
+    /// Queues a custom message like [`PeerManager::send_custom`], and returns a receipt that
+    /// resolves once the message has been written to the peer's socket, or fails if the
+    /// connection closes first ([`WriteReceipt::written`]).
+    ///
+    /// # Errors
+    /// As [`PeerManager::send_custom`].
+    pub fn send_custom_tracked(
+        &self,
+        id: &PublicKey,
+        message: &[u8],
+    ) -> Result<(Owner, WriteReceipt), SendCustomError> {
+        self.inner.registry.custom_gate(id, |owner, outbox, state| {
+            let receipt = outbox
+                .send_tracked(message)
+                .map_err(SendCustomError::Queue)?;
+            log_io_as(state, id, "OUT", message);
+            Ok((owner, receipt))
         })
     }
 

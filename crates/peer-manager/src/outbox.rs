@@ -125,6 +125,11 @@ struct State {
     flushing: bool,
     /// When bytes last went to the socket: a send after a quiet spell writes at once.
     last_write: Option<Instant>,
+    /// Bytes ever accepted, and ever written to the socket. Frames are written in the order
+    /// they were accepted, so a frame that ended at `accepted == n` is written once
+    /// `written >= n` ([`WriteReceipt`]).
+    accepted: u64,
+    written: u64,
     phase: Phase,
 }
 
@@ -178,6 +183,8 @@ impl Outbox {
                     unsent: 0,
                     flushing: false,
                     last_write: None,
+                    accepted: 0,
+                    written: 0,
                     phase: Phase::Open,
                 }),
                 socket,
@@ -227,9 +234,28 @@ impl Outbox {
         }
     }
 
+    /// Queues a message like [`Outbox::try_send`], and returns a receipt that says when it has
+    /// been written to the socket (see [`WriteReceipt::written`]).
+    ///
+    /// # Errors
+    /// As [`Outbox::try_send`].
+    pub fn send_tracked(&self, message: &[u8]) -> Result<WriteReceipt, SendError> {
+        let end = self.send_ending(message, Class::Custom)?;
+        Ok(WriteReceipt {
+            outbox: self.clone(),
+            end,
+        })
+    }
+
     /// Encrypts `message` onto the queue if its budget has room, then sees that it is written.
     pub(crate) fn send(&self, message: &[u8], class: Class) -> Result<(), SendError> {
-        match self.enqueue(message, class)? {
+        self.send_ending(message, class).map(|_| ())
+    }
+
+    /// [`Outbox::send`], returning where the message's frame ends in the connection's byte count.
+    fn send_ending(&self, message: &[u8], class: Class) -> Result<u64, SendError> {
+        let (after, end) = self.enqueue(message, class)?;
+        match after {
             // A lone message after a quiet spell (a request, an echo): the sender writes it
             // itself rather than waking the writer task, which costs a task switch.
             AfterSend::WriteNow => {
@@ -239,7 +265,7 @@ impl Outbox {
             AfterSend::WakeWriter => self.shared.work.notify_one(),
             AfterSend::Nothing => {}
         }
-        Ok(())
+        Ok(end)
     }
 
     /// Encrypts `message` onto the queue like [`Outbox::send`], but leaves the write to the
@@ -258,8 +284,9 @@ impl Outbox {
         Ok(())
     }
 
-    /// Encrypts `message` onto the queue if its budget has room, and says who should write it.
-    fn enqueue(&self, message: &[u8], class: Class) -> Result<AfterSend, SendError> {
+    /// Encrypts `message` onto the queue if its budget has room, and says who should write it
+    /// and where its frame ends in the connection's byte count.
+    fn enqueue(&self, message: &[u8], class: Class) -> Result<(AfterSend, u64), SendError> {
         if !(MIN_MESSAGE_LEN..=MAX_MESSAGE_LEN).contains(&message.len()) {
             return Err(SendError::BadLength { len: message.len() });
         }
@@ -287,8 +314,10 @@ impl Outbox {
             .map_err(|_| SendError::BadLength { len: message.len() })?;
         let alone = state.unsent == 0;
         state.unsent += frame;
+        state.accepted += frame as u64;
+        let end = state.accepted;
         if state.flushing {
-            return Ok(AfterSend::Nothing);
+            return Ok((AfterSend::Nothing, end));
         }
         // The clock is read only when it can decide: in a burst the queue is not empty.
         let write_now = alone
@@ -296,11 +325,12 @@ impl Outbox {
             && state
                 .last_write
                 .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
-        Ok(if write_now {
+        let after = if write_now {
             AfterSend::WriteNow
         } else {
             AfterSend::WakeWriter
-        })
+        };
+        Ok((after, end))
     }
 
     /// Writes what is queued without waiting: everything, or until the socket is full (then
@@ -336,6 +366,7 @@ impl Outbox {
                 Ok(n) => {
                     at += n;
                     state.unsent -= n;
+                    state.written += n as u64;
                     wrote_any |= n > 0;
                     state.last_write = Some(Instant::now());
                 }
@@ -398,6 +429,21 @@ impl Outbox {
         self.state().unsent
     }
 
+    /// Whether the frame ending at `end` is written; `None` while it may still be.
+    fn written_through(&self, end: u64) -> Option<Result<(), NotWritten>> {
+        let state = self.state();
+        if state.written >= end {
+            Some(Ok(()))
+        } else if state.phase == Phase::Closed {
+            Some(Err(NotWritten::Closed {
+                written: state.written,
+                accepted: state.accepted,
+            }))
+        } else {
+            None
+        }
+    }
+
     /// The writer task's loop: writes whenever there is work and the socket has room, until
     /// the connection closes. Returns why it stopped.
     pub(crate) async fn run_writer(&self) -> String {
@@ -436,6 +482,63 @@ impl Outbox {
                     return format!("write failed: {}", io::Error::from(kind));
                 }
             }
+        }
+    }
+}
+
+/// Says when one message has been written to the socket ([`Outbox::send_tracked`]).
+#[derive(Debug)]
+pub struct WriteReceipt {
+    outbox: Outbox,
+    end: u64,
+}
+
+/// Why a tracked message was not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotWritten {
+    /// The connection closed first; `written` of the `accepted` bytes had been written (the
+    /// message itself was among the rest).
+    Closed {
+        /// Bytes written to the socket over the connection's life.
+        written: u64,
+        /// Bytes accepted for writing over the connection's life.
+        accepted: u64,
+    },
+}
+
+impl std::fmt::Display for NotWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotWritten::Closed { written, accepted } => write!(
+                f,
+                "the connection closed before the message was written ({} bytes were still unwritten)",
+                accepted - written
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotWritten {}
+
+impl WriteReceipt {
+    /// Resolves once the message's whole frame has been handed to the socket (the kernel's
+    /// send buffer): not that the peer has read it, nor even that it left this machine. Fails
+    /// if the connection closes first. A caller bounds the wait with a timeout of its own.
+    ///
+    /// # Errors
+    /// [`NotWritten::Closed`] when the connection closed before the frame was written.
+    pub async fn written(self) -> Result<(), NotWritten> {
+        loop {
+            // Registered before checking, so a write in between is not missed: writes and
+            // closes both wake `room`'s waiters.
+            let room = self.outbox.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if let Some(outcome) = self.outbox.written_through(self.end) {
+                return outcome;
+            }
+            room.await;
         }
     }
 }
@@ -572,6 +675,60 @@ mod tests {
         outbox.close_after_flush();
         assert_eq!(writer.await.unwrap(), "closed after warning");
         assert_eq!(outbox.try_send(&[0; 2]), Err(SendError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_receipt_resolves_once_its_frame_is_written() {
+        let (outbox, mut decryptor, mut far) = outbox(32 << 20, 1 << 16).await;
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.run_writer().await }
+        });
+        // Far more than loopback's socket buffers hold (a few MiB), while the far end does not
+        // read: the last receipt cannot resolve until the far end reads.
+        let mut receipts = Vec::new();
+        for _ in 0..400 {
+            receipts.push(outbox.send_tracked(&[0x33; 60_000]).unwrap());
+        }
+        let last = receipts.pop().unwrap();
+        let first = receipts.swap_remove(0);
+        tokio::time::timeout(std::time::Duration::from_secs(10), first.written())
+            .await
+            .expect("the first frame fits in the socket buffers")
+            .unwrap();
+        let last = tokio::spawn(last.written());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!last.is_finished(), "written before the far end read it");
+        receive(&mut far, &mut decryptor, 400).await;
+        last.await.unwrap().unwrap();
+        outbox.close_after_flush();
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_receipt_fails_when_the_connection_closes_first() {
+        let (outbox, _decryptor, _far) = outbox(32 << 20, 1 << 16).await;
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.run_writer().await }
+        });
+        let mut receipts = Vec::new();
+        for _ in 0..400 {
+            receipts.push(outbox.send_tracked(&[0x44; 60_000]).unwrap());
+        }
+        let last = tokio::spawn(receipts.pop().unwrap().written());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        outbox.close();
+        writer.abort();
+        let failure = last.await.unwrap().unwrap_err();
+        let NotWritten::Closed { written, accepted } = failure.clone();
+        assert!(written < accepted, "{failure}");
+        assert_eq!(accepted, 400 * (FRAME_OVERHEAD as u64 + 60_000));
+        assert!(failure
+            .to_string()
+            .starts_with("the connection closed before"));
+        // A later receipt of a closed outbox cannot be had at all.
+        assert_eq!(outbox.send_tracked(&[0; 2]).unwrap_err(), SendError::Closed);
     }
 
     #[tokio::test]

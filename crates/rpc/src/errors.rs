@@ -6,7 +6,7 @@
 //! here: they belong to that command's file, beside the parsing that finds them.
 
 use noise_transport::PublicKey;
-use peer_manager::{ConnectError, PeerError, PingError, SendCustomError, SendError};
+use peer_manager::{ConnectError, NotWritten, PeerError, PingError, SendCustomError, SendError};
 use subdaemon_state::SendRefused;
 
 use crate::shapes::hex_id;
@@ -71,6 +71,29 @@ pub fn send_custom_error(peer: &PublicKey, error: SendCustomError) -> RpcError {
         // Not connected, or the connection is closing under us.
         _ => RpcError::invalid_request(format!("Peer is not connected: {}", hex_id(peer))),
     }
+}
+
+/// `sendcustommsg` with `delivery` `written`: the connection closed before the message was
+/// written, so it was not sent.
+pub fn not_written(peer: &PublicKey, why: &NotWritten) -> RpcError {
+    RpcError::lightningd(format!(
+        "Peer {} disconnected before the message was written: {why}",
+        hex_id(peer)
+    ))
+}
+
+/// `sendcustommsg` with `delivery` `written`: no write within `timeout`. The message stays
+/// queued: it may still be written, and nothing takes it back.
+pub fn write_timed_out(peer: &PublicKey, timeout: std::time::Duration) -> RpcError {
+    RpcError::new(
+        code::WAIT_TIMEOUT,
+        format!(
+            "Timed out after {} seconds: the message to {} is queued but not yet written; it \
+             may still be written",
+            timeout.as_secs(),
+            hex_id(peer)
+        ),
+    )
 }
 
 /// `connect` with no host given, to a peer whose address we never learnt.

@@ -1,5 +1,13 @@
-//! `sendcustommsg node_id msg` (and `dev-sendcustommsg`, its developer-mode name): queues a
-//! custom message to a peer, with CLN's checks in CLN's order: the type, then the peer.
+//! `sendcustommsg node_id msg [delivery] [timeout]` (and `dev-sendcustommsg`, its
+//! developer-mode name): queues a custom message to a peer, with CLN's checks in CLN's order:
+//! the type, then the peer.
+//!
+//! `delivery` is ours (CLN has only the first two parameters): `queued`, the default, answers
+//! as CLN does once the message is in the peer's queue; `written` answers once it has been
+//! written to the peer's socket, or fails saying why (the connection closed first, or
+//! `timeout` seconds passed, 60 by default).
+
+use std::time::Duration;
 
 use noise_transport::PublicKey;
 use serde_json::json;
@@ -25,12 +33,24 @@ impl SendCustomMsg {
         SendCustomMsg {
             signature: Signature {
                 name,
-                params: &["node_id", "msg"],
-                usage: "node_id msg",
+                params: &["node_id", "msg", "delivery", "timeout"],
+                usage: "node_id msg [delivery] [timeout]",
                 developer,
             },
         }
     }
+}
+
+/// How long a `written` send waits by default.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// When `sendcustommsg` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Once the message is queued (CLN's behaviour and answer).
+    Queued,
+    /// Once it is written to the socket, waiting at most this long.
+    Written(Duration),
 }
 
 /// A message for a peer.
@@ -40,6 +60,23 @@ pub(crate) struct SendArgs {
     /// Type and payload, at least 2 bytes.
     pub(crate) message: Vec<u8>,
     pub(crate) ty: MsgType,
+    pub(crate) delivery: Delivery,
+}
+
+fn delivery_name(token: &serde_json::value::RawValue) -> Result<String, params::Refusal> {
+    match jsonrpc::params::string(token)?.as_str() {
+        name @ ("queued" | "written") => Ok(name.to_owned()),
+        _ => Err(params::Refusal::Should("should be 'queued' or 'written'")),
+    }
+}
+
+fn timeout_seconds(token: &serde_json::value::RawValue) -> Result<u32, params::Refusal> {
+    match jsonrpc::params::u32_number(token)? {
+        0 => Err(params::Refusal::Should(
+            "should be a positive number of seconds",
+        )),
+        seconds => Ok(seconds),
+    }
 }
 
 impl TypedCommand for SendCustomMsg {
@@ -62,7 +99,26 @@ impl TypedCommand for SendCustomMsg {
                 ty.name()
             )));
         }
-        Ok(SendArgs { id, message, ty })
+        let delivery = match (
+            p.optional(2, delivery_name)?.as_deref(),
+            p.optional(3, timeout_seconds)?,
+        ) {
+            (None | Some("queued"), None) => Delivery::Queued,
+            (None | Some("queued"), Some(_)) => {
+                return Err(RpcError::invalid_params(
+                    "timeout: only meaningful with delivery 'written'",
+                ))
+            }
+            (Some(_), timeout) => Delivery::Written(
+                timeout.map_or(DEFAULT_WRITE_TIMEOUT, |s| Duration::from_secs(u64::from(s))),
+            ),
+        };
+        Ok(SendArgs {
+            id,
+            message,
+            ty,
+            delivery,
+        })
     }
 
     fn validate(&self, ctx: &Context<'_>, args: &SendArgs) -> Result<(), RpcError> {
@@ -84,13 +140,29 @@ impl TypedCommand for SendCustomMsg {
     }
 
     fn execute(&self, ctx: &Context<'_>, args: SendArgs) -> Result<Reply, RpcError> {
-        let owner = ctx
-            .node
-            .manager()
-            .send_custom(&args.id, &args.message)
-            .map_err(|error| errors::send_custom_error(&args.id, error))?;
-        Ok(Reply::Now(json!({
-            "status": format!("Message sent to subdaemon {owner} for delivery")
+        let manager = ctx.node.manager();
+        let sent = |error| errors::send_custom_error(&args.id, error);
+        let timeout = match args.delivery {
+            Delivery::Queued => {
+                let owner = manager.send_custom(&args.id, &args.message).map_err(sent)?;
+                return Ok(Reply::Now(json!({
+                    "status": format!("Message sent to subdaemon {owner} for delivery")
+                })));
+            }
+            Delivery::Written(timeout) => timeout,
+        };
+        let (owner, receipt) = manager
+            .send_custom_tracked(&args.id, &args.message)
+            .map_err(sent)?;
+        let peer = args.id;
+        Ok(Reply::Later(Box::pin(async move {
+            match tokio::time::timeout(timeout, receipt.written()).await {
+                Ok(Ok(())) => Ok(json!({
+                    "status": format!("Message written to the peer's connection by subdaemon {owner}")
+                })),
+                Ok(Err(not_written)) => Err(errors::not_written(&peer, &not_written)),
+                Err(_) => Err(errors::write_timed_out(&peer, timeout)),
+            }
         })))
     }
 }

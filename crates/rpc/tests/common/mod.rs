@@ -1,7 +1,13 @@
 //! Shared pieces of the RPC server tests: a `NodeControl` over a real `PeerManager`, a raw
 //! socket client that sees every byte the server writes; the scripted raw peer and the event
 //! helpers come from `peer_manager::testing`.
-#![allow(clippy::unwrap_used, dead_code, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    dead_code,
+    unused_imports,
+    missing_docs,
+    unreachable_pub
+)]
 
 use std::io::Read;
 use std::os::unix::net::UnixStream as StdUnixStream;
