@@ -2,8 +2,6 @@
 //! connections, requests cut into odd pieces, and a large request.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-// The shared helpers re-export more of peer-manager's test kit than these tests use.
-#[allow(unused_imports)]
 mod common;
 
 use std::path::Path;
