@@ -153,6 +153,12 @@ fn our_client_runs_commands_on_our_server_under_runes() {
         json!({"code": 19537, "message": "Invalid rune: Not authorized: Blacklisted rune"})
     );
 
+    // Nor the inbox: commando's messages are the node's, not custom messages for plugins.
+    assert_eq!(
+        server.rpc("listcustommsgs", json!({})),
+        json!({"custommsgs": []})
+    );
+
     // No rune reaches either node's log (the IO records of requests stop at the header).
     for (node, name) in [(&server, "server"), (&client, "client")] {
         let log = node.log();

@@ -158,13 +158,7 @@ impl Node {
     /// # Panics
     /// If the socket fails.
     pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
-        let request = json!({"jsonrpc": "2.0", "id": format!("test:{method}"), "method": method, "params": params});
-        let reply = self.raw_rpc(&request.to_string()).map_err(|e| json!(e))?;
-        let mut reply: Value = serde_json::from_str(&reply).map_err(|e| json!(e.to_string()))?;
-        match reply.get_mut("result") {
-            Some(result) => Ok(result.take()),
-            None => Err(reply["error"].take()),
-        }
+        rpc_at(&self.rpc_path(), method, params)
     }
 
     /// Calls `method` and returns its result.
@@ -184,24 +178,7 @@ impl Node {
     /// # Errors
     /// The socket failed or closed early.
     pub fn raw_rpc(&self, request: &str) -> Result<String, String> {
-        let mut socket = UnixStream::connect(self.rpc_path()).map_err(|e| e.to_string())?;
-        socket
-            .set_read_timeout(Some(WAIT))
-            .map_err(|e| e.to_string())?;
-        socket
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let mut reply = Vec::new();
-        let mut chunk = [0u8; 8192];
-        while !reply.ends_with(b"\n\n") {
-            let n = socket.read(&mut chunk).map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("the node closed the RPC connection".into());
-            }
-            reply.extend_from_slice(&chunk[..n]);
-        }
-        reply.truncate(reply.len() - 2);
-        String::from_utf8(reply).map_err(|e| e.to_string())
+        raw_rpc_at(&self.rpc_path(), request)
     }
 
     /// Runs `lnpeer-cli --lightning-dir=<this node's> --regtest <args>`.
@@ -299,4 +276,38 @@ pub fn wait_until(mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "condition not met in time");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Calls `method` on the node whose RPC socket is `path` (from a thread that holds no
+/// [`Node`]): its result, or its error object.
+pub fn rpc_at(path: &Path, method: &str, params: Value) -> Result<Value, Value> {
+    let request = json!({"jsonrpc": "2.0", "id": format!("test:{method}"), "method": method, "params": params});
+    let reply = raw_rpc_at(path, &request.to_string()).map_err(|e| json!(e))?;
+    let mut reply: Value = serde_json::from_str(&reply).map_err(|e| json!(e.to_string()))?;
+    match reply.get_mut("result") {
+        Some(result) => Ok(result.take()),
+        None => Err(reply["error"].take()),
+    }
+}
+
+/// Sends `request` to the RPC socket at `path` and returns the response's text.
+pub fn raw_rpc_at(path: &Path, request: &str) -> Result<String, String> {
+    let mut socket = UnixStream::connect(path).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(WAIT))
+        .map_err(|e| e.to_string())?;
+    socket
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while !reply.ends_with(b"\n\n") {
+        let n = socket.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the node closed the RPC connection".into());
+        }
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    reply.truncate(reply.len() - 2);
+    String::from_utf8(reply).map_err(|e| e.to_string())
 }

@@ -1,12 +1,14 @@
 //! Where received custom messages go: the node's own protocols first, by message type
-//! (commando's four types to remote control), and everything else to the plugins (the
-//! `custommsg` notification and hook chain). It is the peer manager's one custom-message
+//! (commando's four types to remote control), and everything else to the durable inbox and
+//! then the plugins (the `custommsg` notification and hook chain). A message is in the inbox
+//! before any plugin sees it, so a plugin that reads the inbox after a hook finds it there. It is the peer manager's one custom-message
 //! sink: per connection, one task takes the connection's messages in order and routes each.
 //! Waiting for room in the plugins' queue holds the connection's reader back (backpressure on
 //! that peer only); the node's protocols never wait, they hand work to tasks of their own.
 
 use std::sync::Arc;
 
+use delivery::Inbox;
 use noise_transport::PublicKey;
 use peer_manager::CustomMessageSink;
 use remote_control::RemoteControl;
@@ -18,6 +20,8 @@ const ROUTER_QUEUE_MESSAGES: usize = 64;
 /// The node's custom-message sink.
 pub(crate) struct CustomRouter {
     pub(crate) remote: Arc<RemoteControl>,
+    /// `None` with `--custommsg-inbox=false`.
+    pub(crate) inbox: Option<Arc<Inbox>>,
     pub(crate) plugins: Arc<dyn CustomMessageSink>,
 }
 
@@ -25,6 +29,7 @@ impl CustomMessageSink for CustomRouter {
     fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>> {
         let (sender, mut queue) = mpsc::channel::<Vec<u8>>(ROUTER_QUEUE_MESSAGES);
         let remote = self.remote.clone();
+        let inbox = self.inbox.clone();
         let plugins = self.plugins.clone();
         tokio::spawn(async move {
             // Opened on the first message for the plugins, so a connection that only speaks
@@ -38,6 +43,12 @@ impl CustomMessageSink for CustomRouter {
                 if RemoteControl::claims(ty) {
                     remote.handle_custom(id, &message);
                     continue;
+                }
+                if let Some(inbox) = &inbox {
+                    // A store failure loses the record, not the message: plugins still get it.
+                    if let Err(failure) = inbox.record(&id, &message) {
+                        tracing::warn!(node_id = %id, subsystem = "inbox", "custom message not recorded: {failure}");
+                    }
                 }
                 let to_plugins = to_plugins.get_or_insert_with(|| plugins.open(id));
                 if to_plugins.send(message).await.is_err() {

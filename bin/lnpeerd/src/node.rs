@@ -27,6 +27,7 @@ const PLUGIN_STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 use crate::custom_router::CustomRouter;
 use crate::hsm;
 use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
+use delivery::{Delivery, InboxStore};
 use remote_control::RemoteControl;
 
 /// Why the node could not start, or a command could not be carried out.
@@ -49,6 +50,8 @@ pub enum NodeError {
     Plugins(String),
     /// The rune store could not be read.
     Runes(String),
+    /// The inbox could not be opened.
+    Inbox(String),
 }
 
 impl std::fmt::Display for NodeError {
@@ -64,6 +67,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Rpc(error) => write!(f, "{error}"),
             NodeError::Plugins(error) => write!(f, "{error}"),
             NodeError::Runes(error) => write!(f, "rune store: {error}"),
+            NodeError::Inbox(error) => write!(f, "custom message inbox: {error}"),
         }
     }
 }
@@ -99,6 +103,8 @@ pub struct Node {
     persister: tokio::task::JoinHandle<()>,
     /// Tells remote control of disconnects.
     remote_watch: tokio::task::JoinHandle<()>,
+    /// The inbox (and its pruning task) lives as long as the node.
+    _delivery: Arc<Delivery>,
     stop: watch::Receiver<bool>,
 }
 
@@ -221,6 +227,17 @@ impl Node {
                 return Err(NodeError::Runes(error.to_string()));
             }
         };
+        let inbox_store = config
+            .custommsg_inbox
+            .then(|| Arc::new(store.clone()) as Arc<dyn InboxStore>);
+        let delivery = match Delivery::new(inbox_store, &config.limits) {
+            Ok(delivery) => Arc::new(delivery),
+            Err(error) => {
+                plugins.shutdown().await;
+                manager.shutdown().await;
+                return Err(NodeError::Inbox(error.to_string()));
+            }
+        };
         let node_id = manager.node_id().serialize();
         // As CLN: the colour defaults to the node id's first three bytes.
         let color = config.rgb.unwrap_or([node_id[1], node_id[2], node_id[3]]);
@@ -247,6 +264,7 @@ impl Node {
         let mut dispatcher = Dispatcher::new(controller.clone());
         let registered = remote
             .register(&mut dispatcher)
+            .and_then(|()| delivery.register(&mut dispatcher))
             .and_then(|()| plugins.register(&mut dispatcher));
         if let Err(taken) = registered {
             plugins.shutdown().await;
@@ -273,6 +291,7 @@ impl Node {
         }
         manager.set_custom_sink(Arc::new(CustomRouter {
             remote: remote.clone(),
+            inbox: delivery.inbox().cloned(),
             plugins: plugins.custom_message_sink(),
         }));
         let remote_watch = remote.watch_peers();
@@ -294,6 +313,7 @@ impl Node {
             rpc,
             persister,
             remote_watch,
+            _delivery: delivery,
             stop: stopped,
         })
     }

@@ -211,6 +211,14 @@ pub fn u32_number(token: &RawValue) -> Result<u32, Refusal> {
         .ok_or(Refusal::Should("should be an unsigned 32 bit integer"))
 }
 
+/// An unsigned 64-bit integer (indexes, timestamps).
+pub fn u64_number(token: &RawValue) -> Result<u64, Refusal> {
+    token_text(token)
+        .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|text| text.parse().ok())
+        .ok_or(Refusal::Should("should be an unsigned 64 bit integer"))
+}
+
 /// A non-zero port.
 pub fn port(token: &RawValue) -> Result<u16, Refusal> {
     let port: u16 = token_text(token)

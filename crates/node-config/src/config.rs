@@ -85,6 +85,8 @@ pub struct Config {
     pub default_plugin_dir: bool,
     /// `--plugin-hook-timeout`: how long a plugin may take to answer a hook; default 60 s.
     pub plugin_hook_timeout: std::time::Duration,
+    /// `--custommsg-inbox`: whether received custom messages are recorded; default true.
+    pub custommsg_inbox: bool,
     /// `--ping-burst`, `--rpc-max-connections` and every other limit ([`crate::limits`]).
     pub limits: Limits,
     /// Options nobody here knows, in the order read, without dashes; values as given.
@@ -174,6 +176,7 @@ impl Config {
             disabled_plugins: Vec::new(),
             default_plugin_dir: true,
             plugin_hook_timeout: std::time::Duration::from_secs(60),
+            custommsg_inbox: true,
             limits: Limits::default(),
             extra: Vec::new(),
         };
@@ -308,6 +311,13 @@ impl Config {
                 })?;
                 self.plugin_hook_timeout = std::time::Duration::from_secs(seconds);
             }
+            "custommsg-inbox" => {
+                self.custommsg_inbox = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(setting.invalid(&format!("'{value}' is not true or false"))),
+                };
+            }
             other => {
                 // Every name in OPTIONS has an arm above; a new one without is a bug here.
                 return Err(setting.invalid(&format!("option '{other}' is not handled")));
@@ -407,6 +417,7 @@ mod tests {
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
+                custommsg_inbox: true,
                 limits: Limits::default(),
                 extra: vec![],
             }
@@ -473,6 +484,16 @@ mod tests {
                 c.rpc_file = "/tmp/rpc".into();
             }),
             (&["--developer"], |c, _| c.developer = true),
+            (&["--custommsg-inbox=false"], |c, _| {
+                c.custommsg_inbox = false
+            }),
+            (
+                &["--custommsg-inbox=false", "--custommsg-inbox=true"],
+                |_, _| {},
+            ),
+            (&["--custommsg-inbox-max-age=60"], |c, _| {
+                c.limits.custommsg_inbox_max_age = std::time::Duration::from_secs(60);
+            }),
             (&["--"], |_, _| {}),
             (&["--ping-burst=1"], |c, _| c.limits.ping_burst = 1),
             (&["--ping-burst", "4294967295"], |c, _| {
@@ -599,6 +620,10 @@ mod tests {
             ),
             (&["--alias"], "--alias: requires an argument"),
             (&["--developer=yes"], "--developer: does not take an argument"),
+            (
+                &["--custommsg-inbox=no"],
+                "--custommsg-inbox: 'no' is not true or false",
+            ),
             (&["--regtest=1"], "--regtest: does not take an argument"),
             (&["--addr="], "--addr: requires an address"),
             (
@@ -798,6 +823,7 @@ mod tests {
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
+                custommsg_inbox: true,
                 limits: Limits {
                     rpc_max_connections: 9,
                     rpc_max_nesting_depth: 32,

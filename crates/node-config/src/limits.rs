@@ -17,6 +17,8 @@ pub enum Scope {
     Rpc,
     /// Commando: JSON-RPC from peers, and to them.
     Commando,
+    /// Custom-message delivery: the durable inbox and messages stored for offline peers.
+    Delivery,
 }
 
 /// One row of the table, as the option parser and `--help` see it.
@@ -285,6 +287,32 @@ limits! {
     commando_timeout: Duration = 60;
         option "commando-timeout" "<seconds>", unit "seconds", min 1, max None, Commando,
         help "Give up a commando call whose reply has not come this long after it was sent";
+    /// Received custom messages the inbox keeps; the oldest go first. Any peer can send
+    /// custom messages, so without bounds peers would fill the disk. 10,000 covers a day of a
+    /// busy protocol's traffic for a plugin that was down.
+    custommsg_inbox_max_count: u64 = 10_000;
+        option "custommsg-inbox-max-count" "<messages>", unit "messages", min 1, max None, Delivery,
+        help "Received custom messages kept in the inbox; the oldest are dropped first";
+    /// Payload bytes the inbox keeps. 10,000 messages of 65 kB would be 650 MB; 64 MiB keeps
+    /// the database small while holding thousands of typical messages.
+    custommsg_inbox_max_bytes: u64 = 64 * 1024 * 1024;
+        option "custommsg-inbox-max-bytes" "<bytes>", unit "bytes", min 65_535, max None, Delivery,
+        help "Payload bytes kept in the inbox; the oldest messages are dropped first";
+    /// How long a received message stays in the inbox: a week, to outlast a plugin that is
+    /// down over a weekend.
+    custommsg_inbox_max_age: Duration = 7 * 24 * 3600;
+        option "custommsg-inbox-max-age" "<seconds>", unit "seconds", min 1, max None, Delivery,
+        help "Drop received custom messages from the inbox after this long";
+    /// Messages stored for one offline peer (`sendcustommsg` with delivery `stored`) and not
+    /// yet sent. 100 is what a protocol needs to catch a peer up, and bounds what a mistyped
+    /// node id costs.
+    custommsg_stored_per_peer: u32 = 100;
+        option "custommsg-stored-per-peer" "<messages>", unit "messages", min 1, max None, Delivery,
+        help "Custom messages stored for one offline peer; one more is refused";
+    /// How long a stored message waits for its peer unless the call gives a `ttl`: a day.
+    custommsg_stored_ttl: Duration = 24 * 3600;
+        option "custommsg-stored-ttl" "<seconds>", unit "seconds", min 1, max None, Delivery,
+        help "How long a stored custom message waits for its peer before it expires";
 }
 
 #[cfg(test)]

@@ -156,6 +156,12 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
         Some("60"),
         "Skip a plugin that takes longer than this to answer a hook",
     ),
+    value(
+        "custommsg-inbox",
+        "<true|false>",
+        Some("true"),
+        "Record received custom messages for listcustommsgs and waitcustommsg",
+    ),
 ];
 
 /// The options `--help` lists after the limits.

@@ -12,17 +12,7 @@ pub struct StoredRune {
     pub last_used_nsec: Option<u64>,
 }
 
-/// A storage failure, with the store's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreFailure(pub String);
-
-impl std::fmt::Display for StoreFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreFailure {}
+pub use rpc::StoreFailure;
 
 /// The runes we issued and the blacklist, persisted (CLN's `runes` and `runes_blacklist`
 /// tables). Every method is quick: no network waits.

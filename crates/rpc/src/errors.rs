@@ -49,6 +49,19 @@ impl From<NodeError> for RpcError {
     }
 }
 
+/// A storage failure reported through a store trait (runes, the inbox, stored sends), with
+/// the store's own words. The crates that define those traits never see SQLite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure(pub String);
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {}
+
 /// `sendcustommsg`'s refusals once the message itself is fine: about the peer `peer` (CLN's
 /// `json_sendcustommsg` texts), or our own queue to it.
 pub fn send_custom_error(peer: &PublicKey, error: SendCustomError) -> RpcError {

@@ -50,6 +50,6 @@ pub mod stream;
 pub use command::{Command, Context, Reply, ReplyFuture, Session, Signature, TypedCommand};
 pub use control::{ChannelRecord, IoDirection, LogEntry, NodeControl, NodeInfo, Opener};
 pub use dispatch::{CommandTaken, Dispatcher, ExternalMethods};
-pub use errors::NodeError;
+pub use errors::{NodeError, StoreFailure};
 pub use jsonrpc::{code, RpcError};
 pub use server::{RpcConfig, RpcServer, RpcStartError};

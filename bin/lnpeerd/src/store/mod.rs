@@ -56,8 +56,18 @@ pub const MIGRATIONS: &[&str] = &[
         start_index INTEGER NOT NULL CHECK (start_index >= 0),
         end_index   INTEGER NOT NULL CHECK (end_index >= start_index)
     );",
+    // Version 3: the durable inbox of received custom messages. AUTOINCREMENT so an index is
+    // never given twice, even once its row is pruned.
+    "CREATE TABLE custommsgs (
+        idx         INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer_id     BLOB NOT NULL CHECK (length(peer_id) = 33),
+        payload     BLOB NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX custommsgs_peer_id ON custommsgs(peer_id, idx);",
 ];
 
+mod inbox;
 mod runes;
 
 /// The store shared by the node's tasks: one connection behind a mutex (statements are short,
@@ -140,6 +150,13 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// How the crates that see the store only through a trait (runes, delivery) hear of a failure.
+impl From<StoreError> for rpc::StoreFailure {
+    fn from(error: StoreError) -> Self {
+        rpc::StoreFailure(error.to_string())
+    }
+}
+
 /// A row of `peers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerRecord {
@@ -155,6 +172,9 @@ pub struct PeerRecord {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The inbox's message count and payload bytes, read once and kept in step, so bounding
+    /// the inbox on every message costs no table scan.
+    inbox_totals: Option<inbox::Totals>,
 }
 
 fn to_sql_time(t: u64) -> Result<i64, StoreError> {
@@ -235,7 +255,10 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            inbox_totals: None,
+        })
     }
 
     /// The schema version the file is at (equal to `MIGRATIONS.len()` once opened).

@@ -146,36 +146,38 @@ impl Store {
 /// The node's rune store, for remote control.
 impl RuneStore for SharedStore {
     fn next_rune_id(&self) -> Result<u64, StoreFailure> {
-        self.lock().next_rune_id().map_err(failure)
+        self.lock().next_rune_id().map_err(StoreFailure::from)
     }
 
     fn insert_rune(&self, id: u64, rune: &str) -> Result<(), StoreFailure> {
-        self.lock().insert_rune(id, rune).map_err(failure)
+        self.lock()
+            .insert_rune(id, rune)
+            .map_err(StoreFailure::from)
     }
 
     fn runes(&self) -> Result<Vec<StoredRune>, StoreFailure> {
-        self.lock().runes().map_err(failure)
+        self.lock().runes().map_err(StoreFailure::from)
     }
 
     fn rune(&self, id: u64) -> Result<Option<StoredRune>, StoreFailure> {
-        self.lock().rune(id).map_err(failure)
+        self.lock().rune(id).map_err(StoreFailure::from)
     }
 
     fn set_last_used(&self, id: u64, nsec: u64) -> Result<(), StoreFailure> {
-        self.lock().set_rune_last_used(id, nsec).map_err(failure)
+        self.lock()
+            .set_rune_last_used(id, nsec)
+            .map_err(StoreFailure::from)
     }
 
     fn blacklist(&self) -> Result<Vec<(u64, u64)>, StoreFailure> {
-        self.lock().rune_blacklist().map_err(failure)
+        self.lock().rune_blacklist().map_err(StoreFailure::from)
     }
 
     fn set_blacklist(&self, ranges: &[(u64, u64)]) -> Result<(), StoreFailure> {
-        self.lock().set_rune_blacklist(ranges).map_err(failure)
+        self.lock()
+            .set_rune_blacklist(ranges)
+            .map_err(StoreFailure::from)
     }
-}
-
-fn failure(error: StoreError) -> StoreFailure {
-    StoreFailure(error.to_string())
 }
 
 #[cfg(test)]
