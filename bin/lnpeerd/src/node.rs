@@ -27,7 +27,7 @@ const PLUGIN_STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 use crate::custom_router::CustomRouter;
 use crate::hsm;
 use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
-use delivery::{Delivery, InboxStore};
+use delivery::{Delivery, InboxStore, StoredSends};
 use remote_control::RemoteControl;
 
 /// Why the node could not start, or a command could not be carried out.
@@ -93,6 +93,8 @@ struct Controller {
     store: SharedStore,
     info: NodeInfo,
     stop: watch::Sender<bool>,
+    /// For `sendcustommsg` with `delivery` `stored`.
+    stored_sends: Arc<StoredSends>,
 }
 
 /// A started node.
@@ -230,7 +232,12 @@ impl Node {
         let inbox_store = config
             .custommsg_inbox
             .then(|| Arc::new(store.clone()) as Arc<dyn InboxStore>);
-        let delivery = match Delivery::new(inbox_store, &config.limits) {
+        let delivery = match Delivery::new(
+            inbox_store,
+            Arc::new(store.clone()),
+            manager.clone(),
+            &config.limits,
+        ) {
             Ok(delivery) => Arc::new(delivery),
             Err(error) => {
                 plugins.shutdown().await;
@@ -260,6 +267,7 @@ impl Node {
                 announced: Vec::new(),
             },
             stop,
+            stored_sends: delivery.stored_sends().clone(),
         });
         let mut dispatcher = Dispatcher::new(controller.clone());
         let registered = remote
@@ -496,6 +504,10 @@ impl NodeControl for Controller {
 
     fn request_stop(&self) {
         self.stop.send_replace(true);
+    }
+
+    fn stored_sends(&self) -> Option<&dyn rpc::StoredSendQueue> {
+        Some(&*self.stored_sends)
     }
 }
 

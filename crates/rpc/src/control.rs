@@ -1,16 +1,18 @@
 //! What the RPC layer needs from the node beyond the peer manager: identity, the channel
-//! store, the peer log book and a way to stop. `lnpeerd` implements [`NodeControl`]; tests can
+//! store, the peer log book, a way to stop, and (if the node has one) a queue for messages to
+//! peers that are not connected. `lnpeerd` implements [`NodeControl`]; tests can
 //! implement it over a bare [`PeerManager`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use jsonrpc::error::RpcError;
 use node_config::LogLevel;
 use noise_transport::PublicKey;
 use peer_manager::PeerManager;
-use subdaemon_state::PeerInput;
 pub use subdaemon_state::{ChannelRecord, Opener};
+use subdaemon_state::{Owner, PeerInput};
 
 use crate::errors::NodeError;
 
@@ -33,6 +35,37 @@ pub struct NodeInfo {
     pub default_port: u16,
     /// Addresses we announce (getinfo's `address`).
     pub announced: Vec<SocketAddr>,
+}
+
+/// What `sendcustommsg` with `delivery` `stored` did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredSubmission {
+    /// The peer was connected and had nothing stored before it: queued at once through
+    /// `owner`, as with `delivery` `queued`.
+    Queued(Owner),
+    /// Stored, to be sent in order once the peer is connected.
+    Stored {
+        /// Its id (`listsendcustommsgs`, `cancelsendcustommsg`).
+        id: u64,
+        /// When it expires if still not sent, in Unix seconds.
+        expires_at: u64,
+    },
+}
+
+/// Where `sendcustommsg` with `delivery` `stored` puts messages (the `delivery` crate's).
+pub trait StoredSendQueue: Send + Sync + 'static {
+    /// Queues `message` for `peer` now if it can be sent in order now, else stores it for at
+    /// most `ttl` (the node's default if `None`).
+    ///
+    /// # Errors
+    /// The peer cannot take messages at all (owned by closingd or onchaind), its stored
+    /// queue is full, its connection's queue is full, or the store failed; CLN-style texts.
+    fn submit(
+        &self,
+        peer: &PublicKey,
+        message: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<StoredSubmission, RpcError>;
 }
 
 /// Which way the bytes of an IO log entry went.
@@ -113,4 +146,9 @@ pub trait NodeControl: Send + Sync + 'static {
 
     /// Asks the node to shut down (the `stop` command), after its reply is written.
     fn request_stop(&self);
+
+    /// The queue for messages to peers that are not connected, if the node keeps one.
+    fn stored_sends(&self) -> Option<&dyn StoredSendQueue> {
+        None
+    }
 }

@@ -48,7 +48,10 @@ pub mod shapes;
 pub mod stream;
 
 pub use command::{Command, Context, Reply, ReplyFuture, Session, Signature, TypedCommand};
-pub use control::{ChannelRecord, IoDirection, LogEntry, NodeControl, NodeInfo, Opener};
+pub use control::{
+    ChannelRecord, IoDirection, LogEntry, NodeControl, NodeInfo, Opener, StoredSendQueue,
+    StoredSubmission,
+};
 pub use dispatch::{CommandTaken, Dispatcher, ExternalMethods};
 pub use errors::{NodeError, StoreFailure};
 pub use jsonrpc::{code, RpcError};

@@ -89,7 +89,7 @@ async fn delivery_and_timeout_are_checked() {
     let cases = [
         (
             json!([id, "7777", "sent"]),
-            r#"delivery: should be 'queued' or 'written': invalid token '"sent"'"#,
+            r#"delivery: should be 'queued', 'written' or 'stored': invalid token '"sent"'"#,
         ),
         (
             json!([id, "7777", 1]),
@@ -107,7 +107,29 @@ async fn delivery_and_timeout_are_checked() {
             json!([id, "7777", null, 5]),
             "timeout: only meaningful with delivery 'written'",
         ),
+        (
+            json!([id, "7777", "stored", 5]),
+            "timeout: only meaningful with delivery 'written'",
+        ),
+        (
+            json!([id, "7777", "written", null, 5]),
+            "ttl: only meaningful with delivery 'stored'",
+        ),
+        (
+            json!([id, "7777", "stored", null, 0]),
+            "ttl: should be a positive number of seconds: invalid token '0'",
+        ),
     ];
+    // A node without a stored-send queue says so.
+    assert_eq!(
+        client
+            .err("sendcustommsg", json!([id, "7777", "stored"]))
+            .await,
+        (
+            -1,
+            "This node keeps no messages for offline peers".to_owned()
+        )
+    );
     for (params, expected) in cases {
         assert_eq!(
             client.err("sendcustommsg", params.clone()).await,

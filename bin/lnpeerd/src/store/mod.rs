@@ -65,10 +65,22 @@ pub const MIGRATIONS: &[&str] = &[
         received_at INTEGER NOT NULL
     );
     CREATE INDEX custommsgs_peer_id ON custommsgs(peer_id, idx);",
+    // Version 4: custom messages stored for peers that are not connected, with their fate.
+    "CREATE TABLE stored_sends (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer_id     BLOB NOT NULL CHECK (length(peer_id) = 33),
+        payload     BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'expired', 'cancelled')),
+        resolved_at INTEGER
+    );
+    CREATE INDEX stored_sends_by_status ON stored_sends(status, peer_id, id);",
 ];
 
 mod inbox;
 mod runes;
+mod stored_sends;
 
 /// The store shared by the node's tasks: one connection behind a mutex (statements are short,
 /// and nothing awaits under it).

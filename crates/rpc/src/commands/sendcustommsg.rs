@@ -1,11 +1,13 @@
-//! `sendcustommsg node_id msg [delivery] [timeout]` (and `dev-sendcustommsg`, its
+//! `sendcustommsg node_id msg [delivery] [timeout] [ttl]` (and `dev-sendcustommsg`, its
 //! developer-mode name): queues a custom message to a peer, with CLN's checks in CLN's order:
 //! the type, then the peer.
 //!
 //! `delivery` is ours (CLN has only the first two parameters): `queued`, the default, answers
 //! as CLN does once the message is in the peer's queue; `written` answers once it has been
 //! written to the peer's socket, or fails saying why (the connection closed first, or
-//! `timeout` seconds passed, 60 by default).
+//! `timeout` seconds passed, 60 by default); `stored` also accepts a peer that is not
+//! connected (or not known), keeps the message for `ttl` seconds and sends it, in order, when
+//! the peer connects.
 
 use std::time::Duration;
 
@@ -13,7 +15,11 @@ use noise_transport::PublicKey;
 use serde_json::json;
 use wire::MsgType;
 
+use peer_manager::SendCustomError;
+use subdaemon_state::SendRefused;
+
 use crate::command::{Context, Reply, Signature, TypedCommand};
+use crate::control::StoredSubmission;
 use crate::errors;
 use crate::params::{self, Params};
 use jsonrpc::error::RpcError;
@@ -33,8 +39,8 @@ impl SendCustomMsg {
         SendCustomMsg {
             signature: Signature {
                 name,
-                params: &["node_id", "msg", "delivery", "timeout"],
-                usage: "node_id msg [delivery] [timeout]",
+                params: &["node_id", "msg", "delivery", "timeout", "ttl"],
+                usage: "node_id msg [delivery] [timeout] [ttl]",
                 developer,
             },
         }
@@ -51,6 +57,9 @@ pub(crate) enum Delivery {
     Queued,
     /// Once it is written to the socket, waiting at most this long.
     Written(Duration),
+    /// Once it is queued, or stored for a peer that is not connected (for this long, or the
+    /// node's default).
+    Stored(Option<Duration>),
 }
 
 /// A message for a peer.
@@ -65,8 +74,10 @@ pub(crate) struct SendArgs {
 
 fn delivery_name(token: &serde_json::value::RawValue) -> Result<String, params::Refusal> {
     match jsonrpc::params::string(token)?.as_str() {
-        name @ ("queued" | "written") => Ok(name.to_owned()),
-        _ => Err(params::Refusal::Should("should be 'queued' or 'written'")),
+        name @ ("queued" | "written" | "stored") => Ok(name.to_owned()),
+        _ => Err(params::Refusal::Should(
+            "should be 'queued', 'written' or 'stored'",
+        )),
     }
 }
 
@@ -99,19 +110,24 @@ impl TypedCommand for SendCustomMsg {
                 ty.name()
             )));
         }
-        let delivery = match (
-            p.optional(2, delivery_name)?.as_deref(),
-            p.optional(3, timeout_seconds)?,
-        ) {
-            (None | Some("queued"), None) => Delivery::Queued,
-            (None | Some("queued"), Some(_)) => {
-                return Err(RpcError::invalid_params(
-                    "timeout: only meaningful with delivery 'written'",
-                ))
-            }
-            (Some(_), timeout) => Delivery::Written(
-                timeout.map_or(DEFAULT_WRITE_TIMEOUT, |s| Duration::from_secs(u64::from(s))),
-            ),
+        let name = p.optional(2, delivery_name)?;
+        let seconds = |s: u32| Duration::from_secs(u64::from(s));
+        let timeout = p.optional(3, timeout_seconds)?.map(seconds);
+        let ttl = p.optional(4, timeout_seconds)?.map(seconds);
+        if timeout.is_some() && name.as_deref() != Some("written") {
+            return Err(RpcError::invalid_params(
+                "timeout: only meaningful with delivery 'written'",
+            ));
+        }
+        if ttl.is_some() && name.as_deref() != Some("stored") {
+            return Err(RpcError::invalid_params(
+                "ttl: only meaningful with delivery 'stored'",
+            ));
+        }
+        let delivery = match name.as_deref() {
+            Some("written") => Delivery::Written(timeout.unwrap_or(DEFAULT_WRITE_TIMEOUT)),
+            Some("stored") => Delivery::Stored(ttl),
+            _ => Delivery::Queued,
         };
         Ok(SendArgs {
             id,
@@ -133,6 +149,20 @@ impl TypedCommand for SendCustomMsg {
                 ty.0
             )));
         }
+        if let Delivery::Stored(_) = args.delivery {
+            if ctx.node.stored_sends().is_none() {
+                return Err(RpcError::lightningd(
+                    "This node keeps no messages for offline peers",
+                ));
+            }
+            // Not connected, or not known yet, is what `stored` is for.
+            return match manager.check_custom(&args.id) {
+                Ok(_)
+                | Err(SendCustomError::NoSuchPeer)
+                | Err(SendCustomError::Refused(SendRefused::NotConnected)) => Ok(()),
+                Err(error) => Err(errors::send_custom_error(&args.id, error)),
+            };
+        }
         manager
             .check_custom(&args.id)
             .map_err(|error| errors::send_custom_error(&args.id, error))?;
@@ -150,6 +180,23 @@ impl TypedCommand for SendCustomMsg {
                 })));
             }
             Delivery::Written(timeout) => timeout,
+            Delivery::Stored(ttl) => {
+                let queue = ctx.node.stored_sends().ok_or_else(|| {
+                    RpcError::lightningd("This node keeps no messages for offline peers")
+                })?;
+                return Ok(Reply::Now(
+                    match queue.submit(&args.id, &args.message, ttl)? {
+                        StoredSubmission::Queued(owner) => json!({
+                            "status": format!("Message sent to subdaemon {owner} for delivery")
+                        }),
+                        StoredSubmission::Stored { id, expires_at } => json!({
+                            "status": "Message stored: it is sent, in order, when the peer is connected",
+                            "id": id,
+                            "expires_at": expires_at,
+                        }),
+                    },
+                ));
+            }
         };
         let (owner, receipt) = manager
             .send_custom_tracked(&args.id, &args.message)
