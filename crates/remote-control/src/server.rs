@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Instant, SystemTime};
 
 use commando::{
-    error_reply, reply_messages, response_body, Chunk, Command, Server, ServerAction, ServerConfig,
-    COMMANDO_ERROR_REMOTE, COMMANDO_ERROR_REMOTE_AUTH,
+    error_reply, reply_messages, response_body, Chunk, Command, Refusal, RequestId, Server,
+    ServerAction, ServerConfig, COMMANDO_ERROR_REMOTE, COMMANDO_ERROR_REMOTE_AUTH,
 };
 use jsonrpc::error::RpcError;
 use noise_transport::PublicKey;
 use peer_manager::PeerManager;
 use rpc::{Dispatcher, Reply, Session};
+use runes::{CheckRuneError, RuneParamError};
 use serde_json::Value;
 
 use crate::authority::{Asking, CheckFailure, RuneAuthority};
@@ -91,11 +92,7 @@ impl CommandoServer {
         let messages = match checked {
             Err(CheckFailure::Refused(refused)) => {
                 tracing::info!(node_id = %peer, subsystem = "commando", "Refused commando {}: {refused}", request.method);
-                error_reply(
-                    id,
-                    COMMANDO_ERROR_REMOTE_AUTH,
-                    &format!("Invalid rune: {refused}"),
-                )
+                rune_refusal(id, &refused)
             }
             Err(CheckFailure::Store(failure)) => {
                 tracing::error!(subsystem = "commando", "rune store failed: {failure}");
@@ -165,6 +162,20 @@ impl CommandoServer {
     }
 }
 
+/// The reply to a request whose rune was refused. A rune that does not decode is refused as
+/// CLN refuses it, before its checkrune is asked: 19536 `Invalid rune`. Every other failure is
+/// checkrune's verdict: 19537 `Invalid rune: <why>`.
+fn rune_refusal(id: RequestId, refused: &CheckRuneError) -> Vec<Vec<u8>> {
+    match refused {
+        CheckRuneError::InvalidRune(RuneParamError::NotBase64(_)) => Refusal::InvalidRune.reply(id),
+        other => error_reply(
+            id,
+            COMMANDO_ERROR_REMOTE_AUTH,
+            &format!("Invalid rune: {other}"),
+        ),
+    }
+}
+
 /// The text of a one-chunk reply, for the log.
 fn reply_text(messages: &[Vec<u8>]) -> String {
     messages
@@ -182,5 +193,60 @@ pub(crate) async fn send(manager: PeerManager, peer: PublicKey, messages: Vec<Ve
             tracing::debug!(node_id = %peer, subsystem = "commando", "commando reply not sent: {error}");
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: RequestId = RequestId([7; 8]);
+
+    /// The one reply message's JSON, checking its type and request id.
+    fn body(messages: Vec<Vec<u8>>) -> String {
+        assert_eq!(messages.len(), 1);
+        let chunk = Chunk::decode(&messages[0]).unwrap();
+        assert_eq!(chunk.kind, commando::ChunkKind::ReplyTerminal);
+        assert_eq!(chunk.id, ID);
+        String::from_utf8(chunk.json.to_vec()).unwrap()
+    }
+
+    fn refused(rune: &str) -> CheckRuneError {
+        CheckRuneError::InvalidRune(runes::parse_rune_param(rune).unwrap_err())
+    }
+
+    #[test]
+    fn a_rune_that_does_not_decode_is_clns_plain_invalid_rune() {
+        // Not base64url, and base64url of fewer than the authcode's 32 bytes: CLN's
+        // rune_from_base64n fails on both before checkrune is asked.
+        for rune in ["not base64!", "AAAA"] {
+            assert_eq!(
+                body(rune_refusal(ID, &refused(rune))),
+                r#"{"error":{"code":19536,"message":"Invalid rune"}}"#,
+                "{rune}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_refusals_are_checkruns_verdict() {
+        // A rune that decodes (an authcode of zeros, no restrictions) but has no unique id:
+        // checkrune's parameter error.
+        let authcode_only = "A".repeat(43) + "=";
+        assert_eq!(
+            body(rune_refusal(ID, &refused(&authcode_only))),
+            r#"{"error":{"code":19537,"message":"Invalid rune: rune: should have valid numeric unique_id"}}"#
+        );
+        assert_eq!(
+            body(rune_refusal(ID, &CheckRuneError::Blacklisted)),
+            r#"{"error":{"code":19537,"message":"Invalid rune: Not authorized: Blacklisted rune"}}"#
+        );
+        assert_eq!(
+            body(rune_refusal(
+                ID,
+                &CheckRuneError::NotPermitted("method is not equal to getinfo".into())
+            )),
+            r#"{"error":{"code":19537,"message":"Invalid rune: Not permitted: method is not equal to getinfo"}}"#
+        );
     }
 }
