@@ -1,5 +1,5 @@
 //! Core Lightning's `test_sendcustommsg` acceptance test (tests/test_misc.py; see
-//! /work/shared/reference/cln.md §6.1), ported to real `lnpeerd` processes.
+//! the CLN reference, cln.md §6.1), ported to real `lnpeerd` processes.
 //!
 //! Four nodes each run the two test plugins, `custommsg_b.py` (filtered to type 0xaaff) and
 //! `custommsg_a.py` (no filter), registered in that order as CLN does. l1–l2 and l2–l3 have a

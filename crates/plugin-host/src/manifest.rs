@@ -17,7 +17,7 @@
 //! node's, subscriptions to topics another plugin declares) belong to the host; the helpers
 //! here ([`Manifest::unknown_subscriptions`]) only compute answers.
 //!
-//! Error texts quote CLN (`/work/shared/reference/cln.md` §2.3, §2.4, §3.3). Where a JSON value
+//! Error texts quote CLN (the CLN reference, `cln.md` §2.3, §2.4, §3.3). Where a JSON value
 //! is echoed, CLN echoes the plugin's raw bytes; we echo the compact serialisation of the
 //! parsed value, which is the same for the compact JSON pyln and cln-plugin emit.
 
