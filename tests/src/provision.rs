@@ -152,7 +152,8 @@ pub fn output(cmd: &mut Command, what: &str) -> Result<String, String> {
     ))
 }
 
-fn tail(text: &str) -> &str {
+/// The last [`QUOTED_OUTPUT`] bytes of `text` (at a character boundary), for failure messages.
+pub(crate) fn tail(text: &str) -> &str {
     let text = text.trim_end();
     let mut start = text.len().saturating_sub(QUOTED_OUTPUT);
     while !text.is_char_boundary(start) {
