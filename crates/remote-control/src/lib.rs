@@ -33,6 +33,8 @@ mod client;
 mod commands;
 mod server;
 mod store;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
