@@ -272,11 +272,22 @@ pub(crate) struct Rig {
     pub(crate) dispatcher: Arc<Dispatcher>,
     pub(crate) node: Arc<TestNode>,
     pub(crate) store: Arc<MemoryRuneStore>,
+    /// The node key's byte.
+    byte: u8,
 }
 
 impl Rig {
     /// A rig whose peer manager's node key is `[byte; 32]`.
     pub(crate) async fn start(byte: u8) -> Rig {
+        Rig::start_over(byte, MemoryRuneStore::new()).await
+    }
+
+    /// This rig's node started again: a new rig over the same store.
+    pub(crate) async fn restart(&self) -> Rig {
+        Rig::start_over(self.byte, self.store.clone()).await
+    }
+
+    async fn start_over(byte: u8, store: Arc<MemoryRuneStore>) -> Rig {
         let mut config = peer_manager::testing::config(byte);
         config.listen.clear();
         let manager = PeerManager::start(config).await.unwrap();
@@ -294,7 +305,6 @@ impl Rig {
             },
             stops: AtomicUsize::new(0),
         });
-        let store = MemoryRuneStore::new();
         let remote =
             RemoteControl::new(cln_master(), store.clone(), manager, &Limits::default()).unwrap();
         let mut dispatcher = Dispatcher::new(node.clone());
@@ -307,6 +317,7 @@ impl Rig {
             dispatcher,
             node,
             store,
+            byte,
         }
     }
 
