@@ -3,7 +3,6 @@
 //! values apply, and a node with a dispatcher for the commands and the commando server.
 //!
 //! Everything here panics on failure, as test helpers should.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,11 +36,6 @@ pub(crate) const L1_ID: &str = "022d223620a359a47ff7f7ac447c85c46c923da53389221a
 /// The master rune of [`CLN_L1_SECRET`].
 pub(crate) fn cln_master() -> Rune {
     Rune::master(&hex::decode(CLN_L1_SECRET).unwrap()).unwrap()
-}
-
-/// A master rune of another node.
-pub(crate) fn other_master() -> Rune {
-    Rune::master(&[0x42; 32]).unwrap()
 }
 
 /// `id` as the 33 bytes checkrune and commando pass.
@@ -183,6 +177,14 @@ pub(crate) fn authority() -> (Arc<RuneAuthority>, Arc<MemoryRuneStore>) {
     (Arc::new(authority), store)
 }
 
+/// A peer manager with node key `[byte; 32]` that listens nowhere and has no peers: sends
+/// to any peer fail with `NoSuchPeer`.
+pub(crate) async fn idle_manager(byte: u8) -> PeerManager {
+    let mut config = peer_manager::testing::config(byte);
+    config.listen.clear();
+    PeerManager::start(config).await.unwrap()
+}
+
 /// A node for the dispatcher: a peer manager that listens nowhere, and a count of
 /// `request_stop` calls.
 pub(crate) struct TestNode {
@@ -288,9 +290,7 @@ impl Rig {
     }
 
     async fn start_over(byte: u8, store: Arc<MemoryRuneStore>) -> Rig {
-        let mut config = peer_manager::testing::config(byte);
-        config.listen.clear();
-        let manager = PeerManager::start(config).await.unwrap();
+        let manager = idle_manager(byte).await;
         let node = Arc::new(TestNode {
             manager: manager.clone(),
             info: NodeInfo {

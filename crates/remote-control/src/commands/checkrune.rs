@@ -110,8 +110,11 @@ mod tests {
         runes
     }
 
+    /// Valid, or the error's code and message.
+    type Verdict = Result<(), (i32, String)>;
+
     /// checkrune's verdict on `rune` with the other parameters of `ask` (an object).
-    async fn verdict(rig: &Rig, rune: &str, mut ask: Value) -> Result<(), (i32, String)> {
+    async fn verdict(rig: &Rig, rune: &str, mut ask: Value) -> Verdict {
         ask["rune"] = rune.into();
         match rig.rpc("checkrune", ask).await {
             Ok(value) => {
@@ -122,7 +125,7 @@ mod tests {
         }
     }
 
-    fn not_permitted(text: &str) -> Result<(), (i32, String)> {
+    fn not_permitted(text: &str) -> Verdict {
         Err((1502, format!("Not permitted: {text}")))
     }
 
@@ -155,7 +158,7 @@ mod tests {
         .await;
         let pay = |params: Value| json!({"nodeid": L1_ID, "method": "pay", "params": params});
         let other = peer_manager::testing::node_id(7).to_string();
-        let cases: Vec<(usize, Value, Result<(), (i32, String)>)> = vec![
+        let cases: Vec<(usize, Value, Verdict)> = vec![
             // CLN's test_checkrune.
             (0, json!({"nodeid": L1_ID, "method": "invoice", "params": {"amount_msat": "10000"}}), Ok(())),
             (1, json!({"nodeid": L1_ID, "method": "invoice", "params": {"amount_msat": "1000", "label": "lbl", "description": "tipjar"}}),
