@@ -33,6 +33,8 @@ mod client;
 mod commands;
 mod server;
 mod store;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
@@ -166,5 +168,61 @@ impl RemoteControl {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{cln_master, Rig, TestPlugin};
+
+    #[test]
+    fn commandos_four_message_types_are_claimed_and_no_others() {
+        for ty in [0x4c4d, 0x4c4f, 0x594b, 0x594d] {
+            assert!(RemoteControl::claims(ty), "{ty:#x}");
+        }
+        for ty in [0x4c4b, 0x4c4e, 0x4c50, 0x594c, 0x594e, 32_769, 16, 18] {
+            assert!(!RemoteControl::claims(ty), "{ty:#x}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_five_commands_are_registered_once() {
+        let rig = Rig::start(1).await;
+        for name in [
+            "createrune",
+            "checkrune",
+            "showrunes",
+            "blacklistrune",
+            "commando",
+        ] {
+            assert!(rig.dispatcher.command(name).is_some(), "{name}");
+        }
+        let mut again = Dispatcher::new(rig.node.clone());
+        again.set_external_methods(std::sync::Arc::new(TestPlugin));
+        rig.remote.register(&mut again).unwrap();
+        assert_eq!(
+            rig.remote.register(&mut again),
+            Err(CommandTaken("createrune".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_that_is_no_chunk_is_ignored() {
+        let rig = Rig::start(1).await;
+        let peer = peer_manager::testing::node_id(7);
+        for message in [&[][..], &[0x4c], &[0x4c, 0x4f, 1, 2, 3], &[0, 16, 0, 0]] {
+            rig.remote.handle_custom(peer, message);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_stored_blacklist_stops_remote_control_from_starting() {
+        let store = crate::testing::MemoryRuneStore::with_blacklist(&[(9, 3)]);
+        let manager = crate::testing::idle_manager(1).await;
+        let failure = RemoteControl::new(cln_master(), store, manager, &Limits::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(failure.0.starts_with("stored rune blacklist:"), "{failure}");
     }
 }

@@ -59,3 +59,59 @@ pub trait RuneStore: Send + Sync + 'static {
     /// The store failed (the old blacklist stays).
     fn set_blacklist(&self, ranges: &[(u64, u64)]) -> Result<(), StoreFailure>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::MemoryRuneStore;
+
+    /// The rules every store keeps (lnpeerd's SQLite store has the same test), checked on the
+    /// double the other tests use, so that it stands in faithfully.
+    #[test]
+    fn the_test_store_keeps_the_stores_rules() {
+        let store = MemoryRuneStore::new();
+        assert_eq!(store.next_rune_id(), Ok(0));
+        store.insert_rune(0, "rune0").unwrap();
+        store.insert_rune(1, "rune1").unwrap();
+        assert!(store.insert_rune(1, "again").is_err(), "ids are unique");
+        assert_eq!(store.next_rune_id(), Ok(2));
+        store.set_last_used(1, 1_700_000_000_123_456_789).unwrap();
+        // An id never issued has no row to update, and gains none.
+        store.set_last_used(9, 1).unwrap();
+        assert_eq!(store.rune(9), Ok(None));
+        assert_eq!(
+            store.runes(),
+            Ok(vec![
+                StoredRune {
+                    id: 0,
+                    rune: "rune0".into(),
+                    last_used_nsec: None
+                },
+                StoredRune {
+                    id: 1,
+                    rune: "rune1".into(),
+                    last_used_nsec: Some(1_700_000_000_123_456_789)
+                },
+            ])
+        );
+        store.set_blacklist(&[(0, 0), (3, 6)]).unwrap();
+        assert_eq!(store.blacklist(), Ok(vec![(0, 0), (3, 6)]));
+        store.set_blacklist(&[]).unwrap();
+        assert_eq!(store.blacklist(), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_failing_store_says_so_and_keeps_what_it_had() {
+        let store = MemoryRuneStore::new();
+        store.insert_rune(0, "rune0").unwrap();
+        store.fail_with("disk I/O error");
+        let failure = StoreFailure("disk I/O error".into());
+        assert_eq!(store.next_rune_id(), Err(failure.clone()));
+        assert_eq!(store.insert_rune(1, "rune1"), Err(failure.clone()));
+        assert_eq!(store.set_blacklist(&[(1, 1)]), Err(failure.clone()));
+        assert_eq!(failure.to_string(), "disk I/O error");
+        store.heal();
+        assert_eq!(store.next_rune_id(), Ok(1));
+        assert_eq!(store.blacklist(), Ok(vec![]));
+    }
+}

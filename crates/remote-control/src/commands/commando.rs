@@ -82,3 +82,73 @@ impl TypedCommand for Commando {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::json_id;
+    use crate::testing::Rig;
+
+    #[test]
+    fn the_json_id_sent_is_the_local_ids_text() {
+        assert_eq!(json_id(r#""cli:commando#12""#), "cli:commando#12");
+        assert_eq!(json_id(r#""a\"b""#), "a\"b");
+        assert_eq!(json_id("7"), "7");
+        assert_eq!(json_id("null"), "null");
+    }
+
+    #[tokio::test]
+    async fn parameters_are_checked_before_anything_is_sent() {
+        let rig = Rig::start(1).await;
+        let peer = peer_manager::testing::node_id(7).to_string();
+        let cases = [
+            (
+                json!({"method": "getinfo"}),
+                "missing required parameter: peer_id".to_owned(),
+            ),
+            (
+                json!({"peer_id": "02", "method": "getinfo"}),
+                r#"peer_id: should be a node id: invalid token '"02"'"#.to_owned(),
+            ),
+            (
+                json!({ "peer_id": peer }),
+                "missing required parameter: method".to_owned(),
+            ),
+            (
+                json!({"peer_id": peer, "method": 7}),
+                "method: should be a string: invalid token '7'".to_owned(),
+            ),
+            (
+                json!({"peer_id": peer, "method": "getinfo", "params": "x"}),
+                r#"params: should be an object or array: invalid token '"x"'"#.to_owned(),
+            ),
+            (
+                json!({"peer_id": peer, "method": "getinfo", "rune": 7}),
+                "rune: should be a string: invalid token '7'".to_owned(),
+            ),
+            (
+                json!({"peer_id": peer, "method": "getinfo", "filter": []}),
+                "filter: should be an object: invalid token '[]'".to_owned(),
+            ),
+        ];
+        for (params, message) in cases {
+            assert_eq!(
+                rig.err("commando", params.clone()).await,
+                (-32602, message),
+                "{params}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_peer_we_are_not_connected_to_is_sendcustommsgs_error() {
+        let rig = Rig::start(1).await;
+        let peer = peer_manager::testing::node_id(7).to_string();
+        let call = json!([peer, "getinfo", {}, "rune", {"id": true}]);
+        assert_eq!(
+            rig.err("commando", call).await,
+            (-32600, format!("No such peer: {peer}"))
+        );
+    }
+}
