@@ -66,3 +66,8 @@ fn runes_parsing() {
 fn commando_chunks() {
     replay("commando_chunks", commando::fuzzing::chunk_reassembly);
 }
+
+#[test]
+fn lsps0_message() {
+    replay("lsps0_message", lsps0::fuzzing::message);
+}
