@@ -1,6 +1,7 @@
 //! Where received custom messages go: the node's own protocols first, by message type
-//! (commando's four types to remote control), and everything else to the durable inbox and
-//! then the plugins (the `custommsg` notification and hook chain). A message is in the inbox
+//! (commando's four types to remote control; LSPS0's 37913 to the LSPS client when it awaits
+//! an answer from that peer, or to the LSPS service when it is on), and everything else to the
+//! durable inbox and then the plugins (the `custommsg` notification and hook chain). A message is in the inbox
 //! before any plugin sees it, so a plugin that reads the inbox after a hook finds it there. It is the peer manager's one custom-message
 //! sink: per connection, one task takes the connection's messages in order and routes each.
 //! Waiting for room in the plugins' queue holds the connection's reader back (backpressure on
@@ -9,6 +10,7 @@
 use std::sync::Arc;
 
 use delivery::Inbox;
+use lsps::Lsps;
 use noise_transport::PublicKey;
 use peer_manager::CustomMessageSink;
 use remote_control::RemoteControl;
@@ -20,6 +22,7 @@ const ROUTER_QUEUE_MESSAGES: usize = 64;
 /// The node's custom-message sink.
 pub(crate) struct CustomRouter {
     pub(crate) remote: Arc<RemoteControl>,
+    pub(crate) lsps: Arc<Lsps>,
     /// `None` with `--custommsg-inbox=false`.
     pub(crate) inbox: Option<Arc<Inbox>>,
     pub(crate) plugins: Arc<dyn CustomMessageSink>,
@@ -29,6 +32,7 @@ impl CustomMessageSink for CustomRouter {
     fn open(&self, id: PublicKey) -> mpsc::Sender<Vec<u8>> {
         let (sender, mut queue) = mpsc::channel::<Vec<u8>>(ROUTER_QUEUE_MESSAGES);
         let remote = self.remote.clone();
+        let lsps = self.lsps.clone();
         let inbox = self.inbox.clone();
         let plugins = self.plugins.clone();
         tokio::spawn(async move {
@@ -42,6 +46,9 @@ impl CustomMessageSink for CustomRouter {
                     .unwrap_or_default();
                 if RemoteControl::claims(ty) {
                     remote.handle_custom(id, &message);
+                    continue;
+                }
+                if lsps.handle_custom(id, &message) {
                     continue;
                 }
                 if let Some(inbox) = &inbox {

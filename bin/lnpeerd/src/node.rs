@@ -28,6 +28,7 @@ use crate::custom_router::CustomRouter;
 use crate::hsm;
 use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
 use delivery::{Delivery, InboxStore, StoredSends};
+use lsps::Lsps;
 use remote_control::RemoteControl;
 
 /// Why the node could not start, or a command could not be carried out.
@@ -107,6 +108,8 @@ pub struct Node {
     remote_watch: tokio::task::JoinHandle<()>,
     /// The inbox (and its pruning task) lives as long as the node.
     _delivery: Arc<Delivery>,
+    /// LSPS0's client calls and service (and their tasks) live as long as the node.
+    _lsps: Arc<Lsps>,
     stop: watch::Receiver<bool>,
 }
 
@@ -181,6 +184,10 @@ impl Node {
                 ListenAddr::WebSocket(address) => peer_config.websocket_listen.push(address),
             }
         }
+        if config.lsps_service {
+            // bLIP-50: an LSP sets `option_supports_lsps`.
+            peer_config.features.set(lsps::OPTION_SUPPORTS_LSPS);
+        }
         peer_config.features = plugins
             .init_features(&peer_config.features)
             .map_err(|e| NodeError::Plugins(e.to_string()))?;
@@ -245,6 +252,11 @@ impl Node {
                 return Err(NodeError::Inbox(error.to_string()));
             }
         };
+        let lsps = Arc::new(Lsps::new(
+            manager.clone(),
+            config.lsps_service,
+            &config.limits,
+        ));
         let node_id = manager.node_id().serialize();
         // As CLN: the colour defaults to the node id's first three bytes.
         let color = config.rgb.unwrap_or([node_id[1], node_id[2], node_id[3]]);
@@ -273,6 +285,7 @@ impl Node {
         let registered = remote
             .register(&mut dispatcher)
             .and_then(|()| delivery.register(&mut dispatcher))
+            .and_then(|()| lsps.register(&mut dispatcher))
             .and_then(|()| plugins.register(&mut dispatcher));
         if let Err(taken) = registered {
             plugins.shutdown().await;
@@ -281,6 +294,7 @@ impl Node {
         }
         let dispatcher = Arc::new(dispatcher);
         remote.serve(&dispatcher);
+        lsps.serve(&dispatcher);
         let mut rpc_config = RpcConfig::new(config.rpc_file.clone());
         rpc_config.limits = config.limits.clone();
         let rpc = match RpcServer::start(rpc_config, dispatcher).await {
@@ -299,10 +313,12 @@ impl Node {
         }
         manager.set_custom_sink(Arc::new(CustomRouter {
             remote: remote.clone(),
+            lsps: lsps.clone(),
             inbox: delivery.inbox().cloned(),
             plugins: plugins.custom_message_sink(),
         }));
         let remote_watch = remote.watch_peers();
+        lsps.start();
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
@@ -322,6 +338,7 @@ impl Node {
             persister,
             remote_watch,
             _delivery: delivery,
+            _lsps: lsps,
             stop: stopped,
         })
     }

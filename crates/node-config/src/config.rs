@@ -87,6 +87,8 @@ pub struct Config {
     pub plugin_hook_timeout: std::time::Duration,
     /// `--custommsg-inbox`: whether received custom messages are recorded; default true.
     pub custommsg_inbox: bool,
+    /// `--lsps-service`: serve LSPS0 (bLIP-50).
+    pub lsps_service: bool,
     /// `--ping-burst`, `--rpc-max-connections` and every other limit ([`crate::limits`]).
     pub limits: Limits,
     /// Options nobody here knows, in the order read, without dashes; values as given.
@@ -177,6 +179,7 @@ impl Config {
             default_plugin_dir: true,
             plugin_hook_timeout: std::time::Duration::from_secs(60),
             custommsg_inbox: true,
+            lsps_service: false,
             limits: Limits::default(),
             extra: Vec::new(),
         };
@@ -311,6 +314,7 @@ impl Config {
                 })?;
                 self.plugin_hook_timeout = std::time::Duration::from_secs(seconds);
             }
+            "lsps-service" => self.lsps_service = true,
             "custommsg-inbox" => {
                 self.custommsg_inbox = match value {
                     "true" => true,
@@ -418,6 +422,7 @@ mod tests {
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
                 custommsg_inbox: true,
+                lsps_service: false,
                 limits: Limits::default(),
                 extra: vec![],
             }
@@ -484,6 +489,7 @@ mod tests {
                 c.rpc_file = "/tmp/rpc".into();
             }),
             (&["--developer"], |c, _| c.developer = true),
+            (&["--lsps-service"], |c, _| c.lsps_service = true),
             (&["--custommsg-inbox=false"], |c, _| {
                 c.custommsg_inbox = false
             }),
@@ -824,6 +830,7 @@ mod tests {
                 default_plugin_dir: true,
                 plugin_hook_timeout: std::time::Duration::from_secs(60),
                 custommsg_inbox: true,
+                lsps_service: false,
                 limits: Limits {
                     rpc_max_connections: 9,
                     rpc_max_nesting_depth: 32,

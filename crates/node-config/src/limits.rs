@@ -19,6 +19,8 @@ pub enum Scope {
     Commando,
     /// Custom-message delivery: the durable inbox and messages stored for offline peers.
     Delivery,
+    /// The LSPS0 service (`--lsps-service`).
+    Lsps,
 }
 
 /// One row of the table, as the option parser and `--help` see it.
@@ -313,6 +315,22 @@ limits! {
     custommsg_stored_ttl: Duration = 24 * 3600;
         option "custommsg-stored-ttl" "<seconds>", unit "seconds", min 1, max None, Delivery,
         help "How long a stored custom message waits for its peer before it expires";
+    /// The largest LSPS request the service reads. bLIP-50's only limit is the message's,
+    /// 65,533 bytes; LSPS0 requests are small (under a kilobyte), so a service may ask less.
+    lsps_max_request_bytes: usize = 65_533;
+        option "lsps-max-request-bytes" "<bytes>", unit "bytes", min 2,
+        max Some((65_533, "bLIP-50 carries one request in one message of at most 65533 bytes")), Lsps,
+        help "The largest LSPS request the service reads; larger ones get -32600";
+    /// LSPS requests from one peer that a plugin has not answered yet. 10 is LDK's figure for
+    /// its LSPS1 and LSPS2 services; more get error 1, "Client rejected".
+    lsps_pending_per_peer: usize = 10;
+        option "lsps-pending-per-peer" "<requests>", unit "requests", min 1, max None, Lsps,
+        help "LSPS requests from one peer awaiting a plugin's answer; more are rejected";
+    /// How long the service waits for a plugin to answer an LSPS request before it answers
+    /// -32603 itself: two minutes, twice a client's usual timeout.
+    lsps_forward_timeout: Duration = 120;
+        option "lsps-forward-timeout" "<seconds>", unit "seconds", min 1, max None, Lsps,
+        help "Answer an LSPS request with -32603 when its plugin has not answered in this long";
 }
 
 #[cfg(test)]

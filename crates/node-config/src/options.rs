@@ -156,6 +156,12 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
         Some("60"),
         "Skip a plugin that takes longer than this to answer a hook",
     ),
+    flag(
+        "lsps-service",
+        Some("off"),
+        "Serve LSPS0 (bLIP-50): answer lsps0.list_protocols, set feature bit 729, and pass \
+         further LSPS methods to the plugins that serve them",
+    ),
     value(
         "custommsg-inbox",
         "<true|false>",
