@@ -104,4 +104,4 @@ pub use payload::{Payload, FIRST_PAYLOAD_TYPE};
 pub use peel::{peel_onion_message, Forward, NextHop, Peeled, Received};
 pub use scid::{ParseShortChannelIdError, ShortChannelId};
 pub use secp256k1::{PublicKey, SecretKey};
-pub use wire::TlvRecord;
+pub use wire::{Encode, TlvRecord};
