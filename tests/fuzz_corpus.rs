@@ -66,3 +66,19 @@ fn runes_parsing() {
 fn commando_chunks() {
     replay("commando_chunks", commando::fuzzing::chunk_reassembly);
 }
+
+#[test]
+fn onion_message_decoding() {
+    replay(
+        "onion_message_decoding",
+        onion_message::fuzzing::onion_message_decoding,
+    );
+}
+
+#[test]
+fn blinded_path_decoding() {
+    replay(
+        "blinded_path_decoding",
+        onion_message::fuzzing::blinded_path_decoding,
+    );
+}
