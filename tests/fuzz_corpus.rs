@@ -71,3 +71,19 @@ fn commando_chunks() {
 fn lsps0_message() {
     replay("lsps0_message", lsps0::fuzzing::message);
 }
+
+#[test]
+fn onion_message_decoding() {
+    replay(
+        "onion_message_decoding",
+        onion_message::fuzzing::onion_message_decoding,
+    );
+}
+
+#[test]
+fn blinded_path_decoding() {
+    replay(
+        "blinded_path_decoding",
+        onion_message::fuzzing::blinded_path_decoding,
+    );
+}
