@@ -88,9 +88,9 @@ impl Lsps {
     /// # Errors
     /// One of those names is taken.
     pub fn register(&self, dispatcher: &mut Dispatcher) -> Result<(), CommandTaken> {
-        dispatcher.register(Arc::new(
-            commands::lsps_listprotocols::LspsListProtocols(self.client.clone()),
-        ))?;
+        dispatcher.register(Arc::new(commands::lsps_listprotocols::LspsListProtocols(
+            self.client.clone(),
+        )))?;
         dispatcher.register(Arc::new(commands::lsps0_request::Lsps0Request(
             self.client.clone(),
         )))?;
@@ -133,7 +133,9 @@ impl Lsps {
             loop {
                 match events.recv().await {
                     Ok(PeerEvent::Disconnected { id, .. }) => {
-                        let Some(client) = client.upgrade() else { return };
+                        let Some(client) = client.upgrade() else {
+                            return;
+                        };
                         client.peer_disconnected(&id);
                     }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -162,7 +164,9 @@ async fn deadlines(
     service: Option<std::sync::Weak<LspsService>>,
 ) {
     loop {
-        let Some(client) = client.upgrade() else { return };
+        let Some(client) = client.upgrade() else {
+            return;
+        };
         let service = service.as_ref().and_then(std::sync::Weak::upgrade);
         let now = Instant::now();
         client.expire(now);

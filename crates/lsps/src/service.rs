@@ -109,11 +109,17 @@ impl LspsService {
             };
             match state.service.register(&name, name.clone(), protocol) {
                 Ok(()) => {
-                    tracing::info!(subsystem = "lsps", "serving LSPS{protocol} method {name} through its plugin");
+                    tracing::info!(
+                        subsystem = "lsps",
+                        "serving LSPS{protocol} method {name} through its plugin"
+                    );
                     state.registered.insert(name);
                 }
                 Err(error) => {
-                    tracing::warn!(subsystem = "lsps", "plugin method {name} cannot serve LSPS: {error}");
+                    tracing::warn!(
+                        subsystem = "lsps",
+                        "plugin method {name} cannot serve LSPS: {error}"
+                    );
                 }
             }
         }

@@ -64,7 +64,9 @@ impl TypedCommand for Lsps0Request {
             Some(params) => params,
             None => lsps0::list_protocols::params(),
         };
-        let seconds = p.optional(3, positive_seconds)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        let seconds = p
+            .optional(3, positive_seconds)?
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         Ok(RequestArgs {
             peer,
             method,

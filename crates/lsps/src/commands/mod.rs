@@ -17,7 +17,9 @@ pub(crate) fn call_failed(peer: &PublicKey, error: CallError) -> RpcError {
     let id = hex::encode(peer.serialize());
     match error {
         CallError::NotConnected => RpcError::lightningd(format!("Not connected to peer {id}")),
-        CallError::Start(error) => RpcError::lightningd(format!("Request not sent to {id}: {error}")),
+        CallError::Start(error) => {
+            RpcError::lightningd(format!("Request not sent to {id}: {error}"))
+        }
         CallError::Send(error) => rpc::errors::send_custom_error(peer, error),
         CallError::TimedOut(timeout) => RpcError::new(
             code::WAIT_TIMEOUT,
