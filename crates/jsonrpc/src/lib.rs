@@ -26,6 +26,7 @@
 //! result ─▶ filter::apply ─▶ framing::result_frame / error_frame ─▶ bytes
 //! ```
 
+pub mod compact;
 pub mod error;
 pub mod filter;
 pub mod framing;

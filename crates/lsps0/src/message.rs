@@ -12,9 +12,9 @@
 
 use std::fmt;
 
+use jsonrpc::compact::{object, Member};
 use jsonrpc::RpcError;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 /// A request id: a JSON string (bLIP §Disconnection Handling; LSPS0 has no other ids).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,44 +241,6 @@ impl PartialEq for Notification {
 }
 
 impl Eq for Notification {}
-
-/// One member's value, for [`object`].
-#[derive(Debug, Clone, Copy)]
-enum Member<'a> {
-    /// A token written byte for byte.
-    Raw(&'a RawValue),
-    /// A string, escaped by serde_json.
-    Str(&'a str),
-    /// A value, serialized compactly.
-    Value(&'a Value),
-    /// `null`.
-    Null,
-}
-
-/// `{"name":value,...}` in the order given, compact.
-fn object(members: &[(&str, Member<'_>)]) -> Vec<u8> {
-    let mut out = String::from("{");
-    for (n, (name, value)) in members.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str(&string(name));
-        out.push(':');
-        match value {
-            Member::Raw(raw) => out.push_str(raw.get()),
-            Member::Str(text) => out.push_str(&string(text)),
-            Member::Value(value) => out.push_str(&value.to_string()),
-            Member::Null => out.push_str("null"),
-        }
-    }
-    out.push('}');
-    out.into_bytes()
-}
-
-/// A JSON string literal, escaped by serde_json (`Value`'s `Display` cannot fail).
-fn string(text: &str) -> String {
-    Value::String(text.to_owned()).to_string()
-}
 
 #[cfg(test)]
 mod tests {

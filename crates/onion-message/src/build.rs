@@ -208,16 +208,9 @@ fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_keys::*;
     use crate::{peel_onion_message, NextHop, Peeled, ShortChannelId};
     use secp256k1::SECP256K1;
-
-    fn secret(byte: u8) -> SecretKey {
-        SecretKey::from_slice(&[byte; 32]).unwrap()
-    }
-
-    fn node(byte: u8) -> PublicKey {
-        PublicKey::from_secret_key(SECP256K1, &secret(byte))
-    }
 
     fn secrets() -> SenderSecrets {
         SenderSecrets {

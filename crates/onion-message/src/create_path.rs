@@ -108,15 +108,7 @@ fn padding_value_len(record_len: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::decrypt_encrypted_data;
-    use secp256k1::SECP256K1;
-
-    fn secret(byte: u8) -> SecretKey {
-        SecretKey::from_slice(&[byte; 32]).unwrap()
-    }
-
-    fn node(byte: u8) -> PublicKey {
-        PublicKey::from_secret_key(SECP256K1, &secret(byte))
-    }
+    use crate::test_keys::*;
 
     /// Opens every hop of `path` with the hops' keys, in order.
     fn open(path: &BlindedPath, keys: &[SecretKey]) -> Vec<EncryptedData> {

@@ -87,6 +87,8 @@ mod payload;
 mod peel;
 mod scid;
 mod sphinx;
+#[cfg(test)]
+mod test_keys;
 
 // The public interface:
 pub use blinded_path::{BlindedHop, BlindedPath, Direction, IntroductionNode};

@@ -201,17 +201,10 @@ mod tests {
     use super::*;
     use crate::blinding::blind_path;
     use crate::sphinx::Hop;
+    use crate::test_keys::*;
     use crate::{LayerError, PacketError};
     use secp256k1::SECP256K1;
     use wire::{Encode, TlvRecord};
-
-    fn secret(byte: u8) -> SecretKey {
-        SecretKey::from_slice(&[byte; 32]).unwrap()
-    }
-
-    fn node(byte: u8) -> PublicKey {
-        PublicKey::from_secret_key(SECP256K1, &secret(byte))
-    }
 
     /// A message whose hops' data and payloads are given raw (bypassing the builder's
     /// checks), to the nodes with keys `0x41..`, `path_key` secret 0x63, session key 3.

@@ -183,10 +183,7 @@ pub(crate) fn shared_secret(hop_secret: &SecretKey, packet: &Packet<'_>) -> Secr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn secret(byte: u8) -> SecretKey {
-        SecretKey::from_slice(&[byte; 32]).unwrap()
-    }
+    use crate::test_keys::*;
 
     /// Builds a packet to plain (unblinded) keys and peels it hop by hop.
     fn round_trip(payloads: &[Vec<u8>], payloads_len: usize) {

@@ -4,7 +4,7 @@
 use delivery::{InboxBounds, InboxStore, ReceivedMessage, StoreFailure};
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::{blob, to_sql_time, SharedStore, Store, StoreError};
+use super::{blob, to_sql_time, unsigned, SharedStore, Store, StoreError};
 
 /// The inbox's message count and payload bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,10 +15,6 @@ pub(super) struct Totals {
 
 /// Rows read at a time while looking for the oldest to drop.
 const PRUNE_BATCH: i64 = 256;
-
-fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
-}
 
 fn totals(tx: &Transaction<'_>) -> Result<Totals, StoreError> {
     let (count, bytes): (i64, i64) = tx.query_row(

@@ -198,6 +198,11 @@ fn from_sql_time(t: Option<i64>) -> Result<Option<u64>, StoreError> {
         .transpose()
 }
 
+/// A non-negative SQLite integer; `what` names it in the corruption error.
+fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
 fn blob<const N: usize>(bytes: Vec<u8>, what: &str) -> Result<[u8; N], StoreError> {
     <[u8; N]>::try_from(bytes.as_slice())
         .map_err(|_| StoreError::Corrupt(format!("{what} of {} bytes", bytes.len())))

@@ -6,14 +6,10 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use remote_control::{RuneStore, StoreFailure, StoredRune};
 
-use super::{SharedStore, Store, StoreError};
+use super::{unsigned, SharedStore, Store, StoreError};
 
 fn key(id: u64) -> Result<i64, StoreError> {
     i64::try_from(id).map_err(|_| StoreError::Corrupt(format!("rune id {id} beyond 2^63")))
-}
-
-fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
 }
 
 type RawRune = (i64, String, Option<i64>);

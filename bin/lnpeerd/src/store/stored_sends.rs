@@ -3,11 +3,7 @@
 use delivery::{SendStatus, SendStore, StoreFailure, StoredSend};
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
-use super::{blob, to_sql_time, SharedStore, Store, StoreError};
-
-fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
-}
+use super::{blob, to_sql_time, unsigned, SharedStore, Store, StoreError};
 
 fn key(id: u64) -> i64 {
     // Ids are SQLite rowids, so one beyond i64 names no row.
