@@ -8,8 +8,11 @@
 //! - [`plugins`]: the test plugins in `tests/plugins/`, wrapped to run with the venv's Python.
 //! - [`npm`]: the pinned JavaScript packages (lnmessage, esbuild, playwright-core), provisioned
 //!   the same way, for tests that drive the node from Node.js and from a browser.
+//! - [`lnprototest`]: a second venv, with lnprototest 0.0.7 (its pyln pins clash with the
+//!   first), and pytest runs in it against `lnpeerd` through `tests/python/lnpeer_lnprototest`.
 //! - [`provision`]: what the provisioned environments share.
 
+pub mod lnprototest;
 pub mod node;
 pub mod npm;
 pub mod plugins;

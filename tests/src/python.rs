@@ -22,7 +22,11 @@
 //!   `<target-dir>/pyvenv` (it is provisioned and checked the same way).
 //! - [`PYTHON3_ENV`] (`LNPEER_PYTHON3`): the base interpreter that creates the venv (default
 //!   `python3` from `PATH`).
+//!
+//! Other venvs with requirements that cannot share this one (lnprototest's, in
+//! [`crate::lnprototest`]) are built the same way with [`provision_venv`].
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -36,9 +40,29 @@ pub const VENV_DIR_ENV: &str = "LNPEER_PYVENV";
 pub const PYTHON3_ENV: &str = "LNPEER_PYTHON3";
 
 /// A provisioned venv.
-struct Venv {
-    dir: PathBuf,
-    python: PathBuf,
+#[derive(Debug)]
+pub struct Venv {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its Python interpreter.
+    pub python: PathBuf,
+}
+
+/// What a venv is built from, and how it is checked.
+#[derive(Debug)]
+pub struct VenvSpec<'a> {
+    /// The venv's directory.
+    pub dir: PathBuf,
+    /// The pinned requirements file it is installed from (its hash is the venv's marker).
+    pub requirements: &'a Path,
+    /// The base interpreter that creates it.
+    pub base_python: OsString,
+    /// A Python statement that must run in the new venv, e.g. `import pyln.client`.
+    pub check: &'a str,
+    /// What failures are about, e.g. `python venv`.
+    pub what: &'a str,
+    /// How to get the base interpreter, quoted when creating the venv fails.
+    pub hint: &'a str,
 }
 
 #[track_caller]
@@ -111,32 +135,54 @@ fn provision() -> Result<Venv, String> {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => target_dir().join("pyvenv"),
     };
-    let python = venv_python(&dir);
-    let requirements = requirements_file();
-    let wanted = fingerprint(&[&requirements], WHAT)?;
-    let provisioning = Provisioning::lock(&dir, WHAT)?;
-    if !(python.is_file() && provisioning.is_current(&wanted)) {
-        provisioning.clear(WHAT)?;
-        install(&dir, &python, &requirements)?;
-        provisioning.finish(&wanted, WHAT)?;
-    }
-    Ok(Venv { dir, python })
-}
-
-/// What provisioning failures are about.
-const WHAT: &str = "python venv";
-
-/// Builds the venv in `dir` from scratch. Runs under the cross-process lock.
-fn install(dir: &Path, python: &Path, requirements: &Path) -> Result<(), String> {
-    let base = std::env::var_os(PYTHON3_ENV)
+    let base_python = std::env::var_os(PYTHON3_ENV)
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "python3".into());
+    let hint = format!(
+        "needs python3 with its venv module, e.g. Debian's python3-venv; or set {PYTHON3_ENV}"
+    );
+    provision_venv(&VenvSpec {
+        dir,
+        requirements: &requirements_file(),
+        base_python,
+        check: "import pyln.client, pyln.proto",
+        what: "python venv",
+        hint: &hint,
+    })
+}
+
+/// Provisions the venv `spec` describes, once across processes (see the module
+/// documentation): reused while its marker matches the requirements and its interpreter is
+/// there, else rebuilt from scratch.
+///
+/// # Errors
+/// Creating it, installing the requirements or the check failed; the message names the
+/// command and quotes its output.
+pub fn provision_venv(spec: &VenvSpec<'_>) -> Result<Venv, String> {
+    let what = spec.what;
+    let python = venv_python(&spec.dir);
+    let wanted = fingerprint(&[spec.requirements], what)?;
+    let provisioning = Provisioning::lock(&spec.dir, what)?;
+    if !(python.is_file() && provisioning.is_current(&wanted)) {
+        provisioning.clear(what)?;
+        install(spec, &python)?;
+        provisioning.finish(&wanted, what)?;
+    }
+    Ok(Venv {
+        dir: spec.dir.clone(),
+        python,
+    })
+}
+
+/// Builds the venv from scratch. Runs under the cross-process lock.
+fn install(spec: &VenvSpec<'_>, python: &Path) -> Result<(), String> {
+    let what = spec.what;
     output(
-        Command::new(&base).arg("-m").arg("venv").arg(dir),
-        &format!(
-            "{WHAT}: creating the venv (needs python3 with its venv module, e.g. Debian's \
-             python3-venv; or set {PYTHON3_ENV})"
-        ),
+        Command::new(&spec.base_python)
+            .arg("-m")
+            .arg("venv")
+            .arg(&spec.dir),
+        &format!("{what}: creating the venv ({})", spec.hint),
     )?;
     output(
         Command::new(python)
@@ -148,12 +194,12 @@ fn install(dir: &Path, python: &Path, requirements: &Path) -> Result<(), String>
                 "--no-input",
             ])
             .arg("--requirement")
-            .arg(requirements),
-        &format!("{WHAT}: installing the pinned requirements with pip"),
+            .arg(spec.requirements),
+        &format!("{what}: installing the pinned requirements with pip"),
     )?;
     output(
-        Command::new(python).args(["-c", "import pyln.client, pyln.proto"]),
-        &format!("{WHAT}: importing pyln.client and pyln.proto in the new venv"),
+        Command::new(python).args(["-c", spec.check]),
+        &format!("{what}: running `{}` in the new venv", spec.check),
     )?;
     Ok(())
 }

@@ -18,6 +18,9 @@
 //!
 //! CLN also accepts encrypted (`--encrypted-hsm`) and mnemonic-based `hsm_secret` files; we
 //! don't, and say so when we meet one.
+//!
+//! `--dev-force-privkey` replaces the derived node key with a given one, as CLN's hsmd does
+//! ([`NodeSecrets::force_node_key`]); everything else still comes from `hsm_secret`.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -71,6 +74,9 @@ pub enum HsmError {
         /// How many bytes it has (reading stops a little past 32).
         len: usize,
     },
+    /// `--dev-force-privkey` is not a valid secp256k1 secret key (zero, or not below the
+    /// curve order).
+    ForcedKeyInvalid,
 }
 
 impl fmt::Display for HsmError {
@@ -103,6 +109,10 @@ impl fmt::Display for HsmError {
                     f.write_str("; an empty file may be left by an interrupted first start")?;
                 }
                 Ok(())
+            }
+            // CLN's hsmd wording.
+            HsmError::ForcedKeyInvalid => {
+                f.write_str("Failed to derive pubkey for dev_force_privkey")
             }
         }
     }
@@ -161,6 +171,20 @@ pub struct NodeSecrets {
     /// The master rune: every rune the node issues derives from it (CLN's derivation, so the
     /// same `hsm_secret` issues the same runes; docs/security.md).
     pub rune_master: runes::Rune,
+}
+
+impl NodeSecrets {
+    /// `--dev-force-privkey`: use `privkey` as the node key instead of the derived one, as
+    /// CLN's hsmd `node_key()` does. The node id, the BOLT 8 static key and node signatures
+    /// follow; the master rune still derives from `hsm_secret`, as in CLN.
+    ///
+    /// # Errors
+    /// [`HsmError::ForcedKeyInvalid`] if it is not a valid secp256k1 secret key; the derived
+    /// key is then kept.
+    pub fn force_node_key(&mut self, privkey: &[u8; 32]) -> Result<(), HsmError> {
+        self.node_key = SecretKey::from_slice(privkey).map_err(|_| HsmError::ForcedKeyInvalid)?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for NodeSecrets {
@@ -321,6 +345,53 @@ mod tests {
             let mut secret = [0u8; 32];
             secret[..dir_name.len()].copy_from_slice(dir_name.as_bytes());
             assert_eq!(node_id(&node_key_from_secret(&secret)), want, "{dir_name}");
+        }
+    }
+
+    /// CLN's runner for lnprototest starts lightningd with `--dev-force-privkey=00..01` and
+    /// dials node id `0279be66..1798`, the generator point: the public key of secret 1.
+    #[test]
+    fn forced_node_key_replaces_the_derived_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut secrets, _) = load_or_create(dir.path()).unwrap();
+        let rune_master = secrets.rune_master.clone();
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        secrets.force_node_key(&one).unwrap();
+        assert_eq!(
+            node_id(&secrets.node_key),
+            "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+        );
+        assert!(
+            secrets.rune_master == rune_master,
+            "runes keep hsm_secret's master"
+        );
+        // The file is untouched, so a start without the option gets the derived key back.
+        let (again, created) = load_or_create(dir.path()).unwrap();
+        assert!(!created);
+        let secret: [u8; 32] = fs::read(dir.path().join(HSM_SECRET_FILE))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(again.node_key, node_key_from_secret(&secret));
+    }
+
+    #[test]
+    fn forced_node_key_must_be_a_valid_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut secrets, _) = load_or_create(dir.path()).unwrap();
+        let derived = secrets.node_key;
+        // Zero, the curve order n, and all ones (above n).
+        let order = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+            .unwrap();
+        for bad in [[0u8; 32], <[u8; 32]>::try_from(order).unwrap(), [0xff; 32]] {
+            let err = secrets.force_node_key(&bad).unwrap_err();
+            assert_eq!(err, HsmError::ForcedKeyInvalid);
+            assert_eq!(
+                err.to_string(),
+                "Failed to derive pubkey for dev_force_privkey"
+            );
+            assert_eq!(secrets.node_key, derived, "a refused key changes nothing");
         }
     }
 

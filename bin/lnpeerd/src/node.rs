@@ -122,12 +122,16 @@ impl Node {
     pub async fn start(config: &Config) -> Result<Node, NodeError> {
         let network_dir = config.network_dir();
         // hsm creates the network directory (mode 0700) if it is missing.
-        let (secrets, created) = hsm::load_or_create(&network_dir).map_err(NodeError::Hsm)?;
+        let (mut secrets, created) = hsm::load_or_create(&network_dir).map_err(NodeError::Hsm)?;
         if created {
             tracing::info!(
                 "Created a new node key in {}",
                 network_dir.join("hsm_secret").display()
             );
+        }
+        if let Some(privkey) = &config.dev_force_privkey {
+            secrets.force_node_key(privkey).map_err(NodeError::Hsm)?;
+            tracing::info!("Using the node key given by --dev-force-privkey");
         }
         let store = Store::open(&network_dir.join(DB_FILE))?;
 

@@ -36,7 +36,7 @@ use crate::log_level::LogLevel;
 use crate::network::Network;
 use crate::options::{spec, usage, Kind};
 use crate::settings::{
-    command_line_settings, exit_request, expand_home, read_config_file, Setting,
+    command_line_settings, exit_request, expand_home, parse_privkey, read_config_file, Setting,
 };
 use crate::{CONFIG_FILE, DEFAULT_LIGHTNING_DIR, DEFAULT_RPC_FILE, MAX_ALIAS_LEN, VERSION};
 
@@ -76,6 +76,9 @@ pub struct Config {
     pub rpc_file: PathBuf,
     /// `--developer`: enables `dev-` commands and options.
     pub developer: bool,
+    /// `--dev-force-privkey` (developer only): the node key to use instead of the one derived
+    /// from `hsm_secret`, e.g. `00..01` for test harnesses that expect a known node id.
+    pub dev_force_privkey: Option<[u8; 32]>,
     /// `--plugin`, `--important-plugin` and `--plugin-dir`, in the order given (after
     /// `--clear-plugins`).
     pub plugins: Vec<PluginSource>,
@@ -173,7 +176,14 @@ impl Config {
             log_level: LogLevel::default(),
             log_file: None,
             rpc_file: network_dir.join(DEFAULT_RPC_FILE),
-            developer: false,
+            // Known before any option is applied, so a developer option may come before
+            // `--developer` (its own arm still checks how it was written).
+            developer: base
+                .iter()
+                .chain(&net)
+                .chain(&cmdline)
+                .any(|setting| setting.name == "developer"),
+            dev_force_privkey: None,
             plugins: Vec::new(),
             disabled_plugins: Vec::new(),
             default_plugin_dir: true,
@@ -292,6 +302,10 @@ impl Config {
                 self.rpc_file = network_dir.join(value);
             }
             "developer" => self.developer = true,
+            "dev-force-privkey" => {
+                setting.require_developer(self.developer)?;
+                self.dev_force_privkey = Some(parse_privkey(setting, value)?);
+            }
             "plugin" | "important-plugin" | "plugin-dir" | "disable-plugin" => {
                 if value.is_empty() {
                     return Err(setting.invalid("requires a path"));
@@ -417,6 +431,7 @@ mod tests {
                 log_level: LogLevel::Info,
                 log_file: None,
                 developer: false,
+                dev_force_privkey: None,
                 plugins: vec![],
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
@@ -500,6 +515,18 @@ mod tests {
             (&["--custommsg-inbox-max-age=60"], |c, _| {
                 c.limits.custommsg_inbox_max_age = std::time::Duration::from_secs(60);
             }),
+            (
+                &[
+                    "--dev-force-privkey=000000000000000000000000000000000000000000000000000000000000001F",
+                    "--developer",
+                ],
+                |c, _| {
+                    c.developer = true;
+                    let mut key = [0; 32];
+                    key[31] = 0x1f;
+                    c.dev_force_privkey = Some(key);
+                },
+            ),
             (&["--"], |_, _| {}),
             (&["--ping-burst=1"], |c, _| c.limits.ping_burst = 1),
             (&["--ping-burst", "4294967295"], |c, _| {
@@ -629,6 +656,14 @@ mod tests {
             (
                 &["--custommsg-inbox=no"],
                 "--custommsg-inbox: 'no' is not true or false",
+            ),
+            (
+                &["--dev-force-privkey=0000000000000000000000000000000000000000000000000000000000000001"],
+                "--dev-force-privkey: requires --developer",
+            ),
+            (
+                &["--developer", "--dev-force-privkey=01"],
+                "--dev-force-privkey: Unable to parse privkey '01'",
             ),
             (&["--regtest=1"], "--regtest: does not take an argument"),
             (&["--addr="], "--addr: requires an address"),
@@ -825,6 +860,7 @@ mod tests {
                 log_file: None,
                 rpc_file: ldir.join("regtest/rpc"),
                 developer: true,
+                dev_force_privkey: None,
                 plugins: vec![],
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
@@ -935,6 +971,13 @@ mod tests {
                 "developer",
                 1,
                 "does not take an argument",
+            ),
+            (
+                "bitcoin",
+                "alias=a\ndev-force-privkey=0000000000000000000000000000000000000000000000000000000000000001\n",
+                "dev-force-privkey",
+                2,
+                "requires --developer",
             ),
             (
                 "",

@@ -122,6 +122,12 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
         "Enable developer commands and options",
     ),
     value(
+        "dev-force-privkey",
+        "<64 hex digits>",
+        None,
+        "Force HSM to use this as node private key (requires --developer)",
+    ),
+    value(
         "plugin",
         "<path>",
         Some("none"),

@@ -38,6 +38,16 @@ impl Setting {
             .ok_or_else(|| self.invalid("requires an argument"))
     }
 
+    /// Refuses a developer option (CLN's `OPT_DEV`) unless `--developer` is given, in any
+    /// source and in any order, as lightningd reads `--developer` before the other options.
+    pub(crate) fn require_developer(&self, developer: bool) -> Result<(), ConfigError> {
+        if developer {
+            Ok(())
+        } else {
+            Err(self.invalid("requires --developer"))
+        }
+    }
+
     /// The network this setting selects, if it is `network` or one of its aliases.
     pub(crate) fn network(&self) -> Result<Option<Network>, ConfigError> {
         let alias = match self.name.as_str() {
@@ -202,4 +212,71 @@ pub(crate) fn expand_home(value: &str, home: Option<&Path>) -> Result<PathBuf, C
         _ => return Ok(PathBuf::from(value)),
     };
     Ok(home.ok_or(ConfigError::NoHome)?.join(rest))
+}
+
+/// The length of a private key in `--dev-force-privkey`.
+const PRIVKEY_LEN: usize = 32;
+
+/// `--dev-force-privkey`'s value: exactly 64 hex digits, in either case (CLN's `hex_decode`
+/// wants the exact length). Whether it is a valid secp256k1 secret is for whoever uses the key
+/// to check, as CLN's hsmd does.
+pub(crate) fn parse_privkey(
+    setting: &Setting,
+    value: &str,
+) -> Result<[u8; PRIVKEY_LEN], ConfigError> {
+    let mut key = [0u8; PRIVKEY_LEN];
+    hex::decode_to_slice(value, &mut key)
+        .map_err(|_| setting.invalid(&format!("Unable to parse privkey '{value}'")))?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(name: &str, value: &str) -> Setting {
+        Setting {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+            origin: Origin::CommandLine,
+        }
+    }
+
+    #[test]
+    fn developer_options_need_developer() {
+        let forced = setting("dev-force-privkey", "00");
+        assert_eq!(forced.require_developer(true), Ok(()));
+        assert_eq!(
+            forced.require_developer(false).unwrap_err().to_string(),
+            "--dev-force-privkey: requires --developer"
+        );
+    }
+
+    #[test]
+    fn privkey_is_exactly_64_hex_digits_in_either_case() {
+        let one = format!("{}1", "0".repeat(63));
+        let mut want = [0u8; 32];
+        want[31] = 1;
+        assert_eq!(parse_privkey(&setting("k", &one), &one), Ok(want));
+        let mixed = "aB".repeat(32);
+        assert_eq!(parse_privkey(&setting("k", &mixed), &mixed), Ok([0xab; 32]));
+        let long = "1".repeat(66);
+        let odd = "1".repeat(63);
+        let not_hex = format!("{}g", "0".repeat(63));
+        let prefixed = format!("0x{}", "0".repeat(62));
+        for bad in [
+            "",
+            "01",
+            odd.as_str(),
+            long.as_str(),
+            not_hex.as_str(),
+            prefixed.as_str(),
+        ] {
+            let forced = setting("dev-force-privkey", bad);
+            assert_eq!(
+                parse_privkey(&forced, bad).unwrap_err().to_string(),
+                format!("--dev-force-privkey: Unable to parse privkey '{bad}'"),
+            );
+        }
+    }
 }
