@@ -1,5 +1,6 @@
-//! Real `lnpeerd` processes for the RPC and idle-peer rows: built in release by cargo first,
-//! each in a temporary lightning dir on regtest, on a free 127.0.0.1 port, killed when dropped.
+//! Real `lnpeerd` processes for the RPC, commando and idle-peer rows: built in release by cargo
+//! first, each in a temporary lightning dir on regtest, on a free 127.0.0.1 port, killed when
+//! dropped; and the JSON-RPC client those rows drive them with.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -20,8 +21,15 @@ fn lnpeerd_binary() -> &'static Path {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building lnpeerd failed");
+        // This binary is `<target>/release/lnpeer-bench`, or under `cargo test`
+        // `<target>/<profile>/deps/lnpeer_bench-<hash>`; cargo put lnpeerd in `<target>/release`.
         let exe = std::env::current_exe().expect("this binary's path");
-        exe.with_file_name("lnpeerd")
+        let mut dir = exe.parent().expect("this binary's directory");
+        if dir.ends_with("deps") {
+            dir = dir.parent().expect("the profile directory");
+        }
+        let target = dir.parent().expect("the target directory");
+        target.join("release").join("lnpeerd")
     })
 }
 
@@ -160,6 +168,94 @@ impl RpcClient {
             None => Err(response["error"].take()),
         }
     }
+}
+
+/// What [`pipelined_calls`] measured.
+pub(crate) struct Pipelined {
+    /// Calls answered.
+    pub(crate) calls: u64,
+    /// From the first request written to the last response read.
+    pub(crate) elapsed: Duration,
+    /// Calls answered with an error.
+    pub(crate) errors: u64,
+    /// The first of those errors, for the report.
+    pub(crate) first_error: Option<Value>,
+}
+
+impl Pipelined {
+    /// Calls per second.
+    pub(crate) fn per_second(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `calls` requests on `clients` connections to the socket at `path`, each connection a thread
+/// that keeps up to `window` requests in flight. `request(seq)` is call `seq`, serialized.
+pub(crate) fn pipelined_calls(
+    path: &Path,
+    clients: usize,
+    window: usize,
+    calls: u64,
+    request: impl Fn(u64) -> String + Send + Sync + 'static,
+) -> Pipelined {
+    let request = std::sync::Arc::new(request);
+    let per_client = calls / clients as u64;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients as u64)
+        .map(|client| {
+            let path = path.to_owned();
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let first = client * per_client;
+                pipeline(&path, window, per_client, |n| request(first + n))
+            })
+        })
+        .collect();
+    let mut errors = 0;
+    let mut first_error = None;
+    for thread in threads {
+        let (failed, error) = thread.join().expect("an RPC client");
+        errors += failed;
+        first_error = first_error.or(error);
+    }
+    Pipelined {
+        calls: per_client * clients as u64,
+        elapsed: started.elapsed(),
+        errors,
+        first_error,
+    }
+}
+
+/// One connection's share of [`pipelined_calls`]: how many calls failed, and the first error.
+fn pipeline(
+    path: &Path,
+    window: usize,
+    count: u64,
+    request: impl Fn(u64) -> String,
+) -> (u64, Option<Value>) {
+    let mut client = RpcClient::connect(path).expect("an RPC connection");
+    let mut sent = 0;
+    let mut received = 0;
+    let mut errors = 0;
+    let mut first_error = None;
+    let mut batch = String::new();
+    while received < count {
+        batch.clear();
+        while sent < count && sent - received < window as u64 {
+            batch.push_str(&request(sent));
+            sent += 1;
+        }
+        if !batch.is_empty() {
+            client.send(batch.as_bytes());
+        }
+        let mut response = client.receive();
+        if let Some(error) = response.get_mut("error") {
+            errors += 1;
+            first_error = first_error.or_else(|| Some(error.take()));
+        }
+        received += 1;
+    }
+    (errors, first_error)
 }
 
 /// Resident memory of process `pid`, in bytes (`VmRSS`).
