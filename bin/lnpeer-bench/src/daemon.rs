@@ -11,13 +11,36 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The workspace's `Cargo.toml` (this package is `bin/lnpeer-bench`).
+const WORKSPACE_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+
 /// The release `lnpeerd` next to this binary, built (or found up to date) by cargo once.
 fn lnpeerd_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        // `cargo run` gives this binary its package's variables, and ring's build script
+        // reruns when CARGO_MANIFEST_DIR changes: passed on, they would rebuild lnpeerd after
+        // every plain `cargo build` and the reverse.
+        let package_vars = std::env::vars_os().filter_map(|(name, _)| {
+            let text = name.to_str()?;
+            (text.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                ]
+                .contains(&text))
+            .then_some(name)
+        });
+        let mut build = Command::new(cargo);
+        for name in package_vars {
+            build.env_remove(name);
+        }
+        let status = build
             .args(["build", "--release", "--quiet", "-p", "lnpeerd"])
+            // The workspace this binary was built from, wherever it is run from.
+            .args(["--manifest-path", WORKSPACE_MANIFEST])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building lnpeerd failed");
