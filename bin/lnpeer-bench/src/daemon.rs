@@ -1,5 +1,6 @@
-//! Real `lnpeerd` processes for the RPC and idle-peer rows: built in release by cargo first,
-//! each in a temporary lightning dir on regtest, on a free 127.0.0.1 port, killed when dropped.
+//! Real `lnpeerd` processes for the RPC, commando and idle-peer rows: built in release by cargo
+//! first, each in a temporary lightning dir on regtest, on a free 127.0.0.1 port, killed when
+//! dropped; and the JSON-RPC client those rows drive them with.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -10,18 +11,48 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The workspace's `Cargo.toml` (this package is `bin/lnpeer-bench`).
+const WORKSPACE_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+
 /// The release `lnpeerd` next to this binary, built (or found up to date) by cargo once.
 fn lnpeerd_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        // `cargo run` gives this binary its package's variables, and ring's build script
+        // reruns when CARGO_MANIFEST_DIR changes: passed on, they would rebuild lnpeerd after
+        // every plain `cargo build` and the reverse.
+        let package_vars = std::env::vars_os().filter_map(|(name, _)| {
+            let text = name.to_str()?;
+            (text.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                ]
+                .contains(&text))
+            .then_some(name)
+        });
+        let mut build = Command::new(cargo);
+        for name in package_vars {
+            build.env_remove(name);
+        }
+        let status = build
             .args(["build", "--release", "--quiet", "-p", "lnpeerd"])
+            // The workspace this binary was built from, wherever it is run from.
+            .args(["--manifest-path", WORKSPACE_MANIFEST])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building lnpeerd failed");
+        // This binary is `<target>/release/lnpeer-bench`, or under `cargo test`
+        // `<target>/<profile>/deps/lnpeer_bench-<hash>`; cargo put lnpeerd in `<target>/release`.
         let exe = std::env::current_exe().expect("this binary's path");
-        exe.with_file_name("lnpeerd")
+        let mut dir = exe.parent().expect("this binary's directory");
+        if dir.ends_with("deps") {
+            dir = dir.parent().expect("the profile directory");
+        }
+        let target = dir.parent().expect("the target directory");
+        target.join("release").join("lnpeerd")
     })
 }
 
@@ -160,6 +191,94 @@ impl RpcClient {
             None => Err(response["error"].take()),
         }
     }
+}
+
+/// What [`pipelined_calls`] measured.
+pub(crate) struct Pipelined {
+    /// Calls answered.
+    pub(crate) calls: u64,
+    /// From the first request written to the last response read.
+    pub(crate) elapsed: Duration,
+    /// Calls answered with an error.
+    pub(crate) errors: u64,
+    /// The first of those errors, for the report.
+    pub(crate) first_error: Option<Value>,
+}
+
+impl Pipelined {
+    /// Calls per second.
+    pub(crate) fn per_second(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `calls` requests on `clients` connections to the socket at `path`, each connection a thread
+/// that keeps up to `window` requests in flight. `request(seq)` is call `seq`, serialized.
+pub(crate) fn pipelined_calls(
+    path: &Path,
+    clients: usize,
+    window: usize,
+    calls: u64,
+    request: impl Fn(u64) -> String + Send + Sync + 'static,
+) -> Pipelined {
+    let request = std::sync::Arc::new(request);
+    let per_client = calls / clients as u64;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients as u64)
+        .map(|client| {
+            let path = path.to_owned();
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let first = client * per_client;
+                pipeline(&path, window, per_client, |n| request(first + n))
+            })
+        })
+        .collect();
+    let mut errors = 0;
+    let mut first_error = None;
+    for thread in threads {
+        let (failed, error) = thread.join().expect("an RPC client");
+        errors += failed;
+        first_error = first_error.or(error);
+    }
+    Pipelined {
+        calls: per_client * clients as u64,
+        elapsed: started.elapsed(),
+        errors,
+        first_error,
+    }
+}
+
+/// One connection's share of [`pipelined_calls`]: how many calls failed, and the first error.
+fn pipeline(
+    path: &Path,
+    window: usize,
+    count: u64,
+    request: impl Fn(u64) -> String,
+) -> (u64, Option<Value>) {
+    let mut client = RpcClient::connect(path).expect("an RPC connection");
+    let mut sent = 0;
+    let mut received = 0;
+    let mut errors = 0;
+    let mut first_error = None;
+    let mut batch = String::new();
+    while received < count {
+        batch.clear();
+        while sent < count && sent - received < window as u64 {
+            batch.push_str(&request(sent));
+            sent += 1;
+        }
+        if !batch.is_empty() {
+            client.send(batch.as_bytes());
+        }
+        let mut response = client.receive();
+        if let Some(error) = response.get_mut("error") {
+            errors += 1;
+            first_error = first_error.or_else(|| Some(error.take()));
+        }
+        received += 1;
+    }
+    (errors, first_error)
 }
 
 /// Resident memory of process `pid`, in bytes (`VmRSS`).

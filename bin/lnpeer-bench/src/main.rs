@@ -1,19 +1,21 @@
 //! `lnpeer-bench`: lnpeer and LDK 0.2.7 on the same work, on loopback, in one run.
 //!
 //! ```text
-//! cargo run --release -p lnpeer-bench -- [--quick] [--only=handshakes,throughput,echo,rpc,idle]
-//!                                        [--idle-peers=N]
+//! cargo run --release -p lnpeer-bench -- [--quick]
+//!     [--only=handshakes,throughput,echo,rpc,commando,idle] [--idle-peers=N]
 //! ```
 //!
 //! Each implementation talks to itself, in a fresh runtime per measurement. The table gives
 //! lnpeer, LDK at its best setting (for throughput: the best in-flight window and TCP_NODELAY
-//! cell of a sweep), their ratio, and for throughput the ratio to the bare AEAD limit. The RPC
-//! and idle-peer rows run real `lnpeerd` processes (built by this tool with cargo first).
+//! cell of a sweep), their ratio, and for throughput the ratio to the bare AEAD limit. The RPC,
+//! commando and idle-peer rows run real `lnpeerd` processes (built by this tool with cargo
+//! first); the commando rows are each printed beside the same `getinfo` on a local socket.
 //!
 //! The same binary is also the helper processes those rows need: a CLN plugin when `lnpeerd`
 //! starts it (`LIGHTNINGD_PLUGIN=1`), and the idle peers' client process (`idle-clients`).
 
 mod aead;
+mod commando;
 mod daemon;
 mod floor;
 mod idle;
@@ -46,6 +48,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// The sections `--only` picks from, in the order they run.
+const SECTIONS: [&str; 6] = [
+    "handshakes",
+    "throughput",
+    "echo",
+    "rpc",
+    "commando",
+    "idle",
+];
+
 /// What to run, from the command line.
 struct Options {
     quick: bool,
@@ -64,7 +76,14 @@ impl Options {
             if arg == "--quick" {
                 options.quick = true;
             } else if let Some(list) = arg.strip_prefix("--only=") {
-                options.only = Some(list.split(',').map(str::to_owned).collect());
+                let only: Vec<String> = list.split(',').map(str::to_owned).collect();
+                if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!(
+                        "unknown section {unknown} in --only (sections: {})",
+                        SECTIONS.join(",")
+                    ));
+                }
+                options.only = Some(only);
             } else if let Some(n) = arg.strip_prefix("--idle-peers=") {
                 options.idle_peers = n.parse().map_err(|_| format!("bad --idle-peers: {n}"))?;
             } else {
@@ -205,6 +224,11 @@ fn main() {
         rpc_path::measure(&mut report, calls, options.count(5_000) as usize);
     }
 
+    if options.wants("commando") {
+        let samples = options.count(5_000) as usize;
+        commando::measure(&mut report, samples, options.count(50_000));
+    }
+
     if options.wants("idle") {
         let peers = if options.quick {
             options.idle_peers.min(1_000)
@@ -215,4 +239,23 @@ fn main() {
     }
 
     report.print();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn only_picks_known_sections() {
+        let options = parse(&["--only=rpc,commando"]).unwrap();
+        assert!(options.wants("commando") && options.wants("rpc"));
+        assert!(!options.wants("idle"));
+        assert!(parse(&[]).unwrap().wants("commando"));
+        let error = parse(&["--only=comando"]).err().unwrap();
+        assert!(error.starts_with("unknown section comando"), "{error}");
+    }
 }

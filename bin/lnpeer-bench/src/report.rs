@@ -50,6 +50,23 @@ impl Report {
         self.print_last();
     }
 
+    /// A figure only lnpeer has, beside a `reference` figure measured in the same run (named
+    /// by `reference_name`): the note starts with their ratio.
+    pub(crate) fn ours_against(
+        &mut self,
+        name: &str,
+        ours: f64,
+        reference: f64,
+        reference_name: &str,
+        note: &str,
+    ) {
+        self.ours(
+            name,
+            ours,
+            &ratio_note(ours, reference, reference_name, note),
+        );
+    }
+
     /// Progress on stderr as each row is measured, so a long run shows where it is.
     fn print_last(&self) {
         if let Some(row) = self.rows.last() {
@@ -89,6 +106,21 @@ fn line(row: &Row) -> String {
     )
 }
 
+/// `2.50x <reference_name> (<reference>); <note>`.
+fn ratio_note(ours: f64, reference: f64, reference_name: &str, note: &str) -> String {
+    let ratio = if reference > 0.0 {
+        format!("{:.2}x", ours / reference)
+    } else {
+        "–".to_owned()
+    };
+    let mut text = format!("{ratio} {reference_name} ({})", figure(reference));
+    if !note.is_empty() {
+        text.push_str("; ");
+        text.push_str(note);
+    }
+    text
+}
+
 /// Three significant figures, with thousands separated, so the table reads at a glance.
 fn figure(value: f64) -> String {
     if value >= 1000.0 {
@@ -126,5 +158,14 @@ mod tests {
             aead_ratio: Some(0.5),
         };
         assert_eq!(line(&row), "| x | 300.0 | 100.0 | 3.00x | 50% | s |");
+    }
+
+    #[test]
+    fn a_reference_in_the_same_run_is_named_with_the_ratio() {
+        assert_eq!(
+            ratio_note(250.0, 100.0, "the local socket's", "n"),
+            "2.50x the local socket's (100.0); n"
+        );
+        assert_eq!(ratio_note(1.0, 0.0, "r", ""), "– r (0.00)");
     }
 }

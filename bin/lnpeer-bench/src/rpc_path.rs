@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::daemon::{Daemon, RpcClient};
+use crate::daemon::{pipelined_calls, Daemon, RpcClient};
 use crate::report::Report;
 use crate::stats::{micros, Latencies};
 
@@ -42,25 +42,15 @@ pub(crate) fn measure(report: &mut Report, calls: u64, latency_samples: usize) {
     a.rpc("connect", json!([b2.address()]));
 
     // Calls per second, with every client pipelining.
-    let started = Instant::now();
-    let per_client = calls / CLIENTS as u64;
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|client| {
-            let path = a.rpc_path();
-            let to = b1.id.clone();
-            std::thread::spawn(move || pipeline(&path, &to, client as u64 * per_client, per_client))
-        })
-        .collect();
-    let mut refused = 0;
-    for client in clients {
-        refused += client.join().expect("an RPC client");
-    }
-    let elapsed = started.elapsed();
-    let done = per_client * CLIENTS as u64;
+    let to = b1.id.clone();
+    let run = pipelined_calls(&a.rpc_path(), CLIENTS, WINDOW, calls, move |seq| {
+        json!({"jsonrpc": "2.0", "id": seq, "method": "sendcustommsg", "params": [to, message_hex(seq)]})
+            .to_string()
+    });
     report.ours(
         &format!("sendcustommsg calls/s ({CLIENTS} clients, {WINDOW} in flight each)"),
-        done as f64 / elapsed.as_secs_f64(),
-        &format!("{refused} of {done} refused as queue full"),
+        run.per_second(),
+        &format!("{} of {} refused as queue full", run.errors, run.calls),
     );
 
     // RPC to remote hook, one message at a time.
@@ -95,35 +85,6 @@ pub(crate) fn measure(report: &mut Report, calls: u64, latency_samples: usize) {
         micros(latencies.p99()),
         "one call at a time, Rust plugin",
     );
-}
-
-/// One client: `count` calls with up to [`WINDOW`] in flight; returns how many were refused.
-fn pipeline(path: &std::path::Path, to: &str, first: u64, count: u64) -> u64 {
-    let mut client = RpcClient::connect(path).expect("A's RPC");
-    let request = |seq: u64| {
-        json!({"jsonrpc": "2.0", "id": seq, "method": "sendcustommsg", "params": [to, message_hex(seq)]})
-            .to_string()
-    };
-    let mut sent = 0;
-    let mut received = 0;
-    let mut refused = 0;
-    let mut batch = String::new();
-    while received < count {
-        batch.clear();
-        while sent < count && sent - received < WINDOW as u64 {
-            batch.push_str(&request(first + sent));
-            sent += 1;
-        }
-        if !batch.is_empty() {
-            client.send(batch.as_bytes());
-        }
-        let response = client.receive();
-        if response.get("error").is_some() {
-            refused += 1;
-        }
-        received += 1;
-    }
-    refused
 }
 
 /// The plugin side: answers `getmanifest` and `init`, and for each `custommsg` hook writes
