@@ -2,6 +2,7 @@
 //! last uses and the blacklist, kept in a [`RuneStore`]. The rune RPCs and the commando server
 //! ask it; the rules themselves are the `runes` crate's.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -67,8 +68,22 @@ pub struct RuneAuthority {
     /// Held from taking the next unique id to storing the rune, so no id is issued twice.
     issuing: Mutex<()>,
     /// Held from reading a unique id's last use to recording the new one, so two checks of
-    /// one rune cannot both pass a `rate` that allows one.
-    checking: Mutex<()>,
+    /// one rune cannot both pass a `rate` that allows one. Also guards the uses not yet
+    /// written to the store.
+    checking: Mutex<LastUses>,
+}
+
+/// How often, at most, the last use of a rune without `rate` or `per` is written to the
+/// store. Its last use is only shown (`showrunes`), so it may lag in the store by this much;
+/// writing every use cost a third of a busy commando server's CPU.
+const LAST_USE_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The last uses of runes without `rate` or `per` not yet written to the store, and when each
+/// unique id's last use was last written, in nanoseconds since the epoch.
+#[derive(Debug, Default)]
+struct LastUses {
+    unwritten: HashMap<u64, u64>,
+    written_at: HashMap<u64, u64>,
 }
 
 impl std::fmt::Debug for RuneAuthority {
@@ -105,7 +120,7 @@ impl RuneAuthority {
             store,
             blacklist: Mutex::new(blacklist),
             issuing: Mutex::new(()),
-            checking: Mutex::new(()),
+            checking: Mutex::new(LastUses::default()),
         })
     }
 
@@ -166,11 +181,14 @@ impl RuneAuthority {
             params: asking.params,
             now,
         };
-        let _checking = lock(&self.checking);
+        let mut last_uses = lock(&self.checking);
         let mut store_failure = None;
+        // checkrune asks for a last use only for a rune with `rate` or `per`.
+        let mut rate_limited = false;
         let verdict = {
             let blacklist = lock(&self.blacklist);
             checkrune(&self.master, &blacklist, rune, &request, |id| {
+                rate_limited = true;
                 match self.store.rune(id) {
                     // An issued rune never used counts as used at the epoch: any interval has
                     // passed. One never issued has no last use, and passes (CLN's rule).
@@ -190,10 +208,31 @@ impl RuneAuthority {
         }
         let authorized = verdict.map_err(CheckFailure::Refused)?;
         let nanos = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        self.store
-            .set_last_used(authorized.unique_id, nanos)
-            .map_err(CheckFailure::Store)?;
+        let id = authorized.unique_id;
+        let interval = u64::try_from(LAST_USE_WRITE_INTERVAL.as_nanos()).unwrap_or(u64::MAX);
+        let due = last_uses
+            .written_at
+            .get(&id)
+            .is_none_or(|at| nanos.saturating_sub(*at) >= interval);
+        // A rune with `rate` or `per` is judged by its last use, so that is written at once,
+        // as CLN does; so is any rune's first use, and then one use a second.
+        if rate_limited || due {
+            self.store
+                .set_last_used(id, nanos)
+                .map_err(CheckFailure::Store)?;
+            last_uses.written_at.insert(id, nanos);
+            last_uses.unwritten.remove(&id);
+        } else {
+            last_uses.unwritten.insert(id, nanos);
+        }
         Ok(authorized)
+    }
+
+    /// `stored`'s last use, or a later one not yet written.
+    fn last_used(&self, id: u64, stored: Option<&crate::store::StoredRune>) -> Option<u64> {
+        let unwritten = lock(&self.checking).unwritten.get(&id).copied();
+        let stored = stored.and_then(|stored| stored.last_used_nsec);
+        unwritten.max(stored)
     }
 
     /// showrunes: `rune` (anyone's), or every rune we issued, as CLN lists them.
@@ -240,10 +279,7 @@ impl RuneAuthority {
         if rune.check_derivation(&self.master).is_err() {
             object.insert("our_rune".into(), false.into());
         }
-        if let Some(nsec) = stored
-            .and_then(|stored| stored.last_used_nsec)
-            .filter(|nsec| *nsec > 0)
-        {
+        if let Some(nsec) = self.last_used(id, stored).filter(|nsec| *nsec > 0) {
             // CLN prints seconds with nine decimals; a JSON number as f64 keeps microseconds.
             let seconds = nsec / 1_000_000_000;
             let fraction = (nsec % 1_000_000_000) as f64 / 1e9;
@@ -630,6 +666,32 @@ mod tests {
             refused(authority.check(&malformed, GETINFO, start)).1,
             "Not permitted: malformed suffix"
         );
+    }
+
+    #[test]
+    fn last_uses_of_runes_without_rate_are_written_at_most_once_a_second() {
+        let (authority, store) = authority();
+        let open = mint(&authority, "[]").rune;
+        let rate = mint(&authority, r#"[["rate=1000"]]"#).rune;
+        let nanos = |t: SystemTime| since_epoch(t).as_nanos() as u64;
+        let t0 = at(1_700_000_000);
+        let t1 = t0 + Duration::from_millis(300);
+        let t2 = t0 + Duration::from_millis(1_100);
+        // The first use is written; one 300 ms later is only kept in memory, and showrunes
+        // shows it; one a second after the write is written.
+        authority.check(&open, GETINFO, t0).unwrap();
+        assert_eq!(store.stored(0).unwrap().last_used_nsec, Some(nanos(t0)));
+        authority.check(&open, GETINFO, t1).unwrap();
+        assert_eq!(store.stored(0).unwrap().last_used_nsec, Some(nanos(t0)));
+        let shown = authority.show(None).unwrap();
+        let last_used = shown["runes"][0]["last_used"].as_f64().unwrap();
+        assert!((last_used - 1_700_000_000.3).abs() < 1e-3, "{last_used}");
+        authority.check(&open, GETINFO, t2).unwrap();
+        assert_eq!(store.stored(0).unwrap().last_used_nsec, Some(nanos(t2)));
+        // A rune with `rate` is judged by its last use: every use is written at once.
+        authority.check(&rate, GETINFO, t0).unwrap();
+        authority.check(&rate, GETINFO, t1).unwrap();
+        assert_eq!(store.stored(1).unwrap().last_used_nsec, Some(nanos(t1)));
     }
 
     #[test]
