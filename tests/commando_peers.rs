@@ -12,13 +12,10 @@
 //! chunks, unknown odd types, reply chunks, garbage after a terminal chunk).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::Read;
-use std::process::{Child, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lnpeer_tests::node::Node;
-use lnpeer_tests::python;
+use lnpeer_tests::scripted_peer;
 use serde_json::{json, Value};
 
 const SCRIPT: &str = "commando_peer.py";
@@ -35,64 +32,10 @@ fn start() -> Node {
     Node::start(&[MANY_CALLS])
 }
 
-/// Runs one case of the script against `node` and returns its result; panics with its
-/// stdout and stderr if it fails, exits non-zero or runs too long.
+/// Runs one case of the script against `node` and returns its result (see
+/// [`scripted_peer::run_case`]).
 fn run(node: &Node, case: &str) -> Value {
-    let mut child = python::script(SCRIPT)
-        .arg(case)
-        .arg(node.port.to_string())
-        .arg(&node.id)
-        .arg(node.rpc_path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the python peer starts");
-    let stdout = read_all(&mut child, true);
-    let stderr = read_all(&mut child, false);
-    let deadline = Instant::now() + SCRIPT_LIMIT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    let failed = |what: &str| -> ! {
-        panic!("{SCRIPT} {case}: {what}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}")
-    };
-    match status {
-        Some(status) if status.success() => {}
-        Some(status) => failed(&format!("exited with {status}")),
-        None => failed("did not finish in time"),
-    }
-    let Some(last) = stdout.lines().last() else {
-        failed("printed nothing");
-    };
-    match serde_json::from_str::<Value>(last) {
-        Ok(mut line) if line.get("result").is_some() => line["result"].take(),
-        _ => failed("the last line is not {\"result\": ...}"),
-    }
-}
-
-/// Reads the child's stdout (or stderr) to the end on a thread, so a chatty script cannot
-/// block on a full pipe.
-fn read_all(child: &mut Child, stdout: bool) -> thread::JoinHandle<String> {
-    let mut pipe: Box<dyn Read + Send> = match stdout {
-        true => Box::new(child.stdout.take().expect("piped stdout")),
-        false => Box::new(child.stderr.take().expect("piped stderr")),
-    };
-    thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
+    scripted_peer::run_case(SCRIPT, case, node, SCRIPT_LIMIT)
 }
 
 /// A refusal's exact reply body.

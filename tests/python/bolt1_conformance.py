@@ -292,6 +292,27 @@ class Peer:
         if num_pong_bytes < 65532:
             self.send(pong_msg(num_pong_bytes))
 
+    def poll(self, timeout):
+        """The next message that is not a ping (those get their pong), or None if none
+        started within `timeout`. The node closing the connection is a Failure."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            # Wait for the first byte here: a timeout inside a message would lose its start.
+            ready, _, _ = select.select([self.stream.sock], [], [], left)
+            if not ready:
+                return None
+            try:
+                message = self.recv()
+            except Closed:
+                raise Failure("the node closed the connection of %s" % self.id)
+            if msg_type(message) == T_PING:
+                self.answer_ping(message)
+                continue
+            return message
+
     def recv_app(self, timeout=TIMEOUT):
         """The next message that is not a ping from the node (those get their pong)."""
         while True:

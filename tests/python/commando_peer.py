@@ -19,7 +19,6 @@ and an alarm bounds the whole run.
 The BOLT 8 transport and BOLT 1 helpers are bolt1_conformance.py's.
 """
 
-import select
 import signal
 import struct
 import sys
@@ -27,8 +26,8 @@ import time
 
 from pyln.client import LightningRpc
 
-from bolt1_conformance import (T_PING, T_PONG, TIMEOUT, Closed, Failure, Node, Peer, emit,
-                               msg_type, need, ping_msg, u16)
+from bolt1_conformance import (T_PONG, TIMEOUT, Failure, Node, Peer, emit, msg_type, need,
+                               ping_msg, u16)
 
 # Bound on a whole case; the Rust side has its own, longer backstop.
 RUN_LIMIT = 50
@@ -106,34 +105,21 @@ class Commando(Peer):
 
     def pump(self, timeout):
         """Reads one message (answering the node's pings); False if none came in time."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            # Wait for the first byte here: a timeout inside a message would lose its start.
-            ready, _, _ = select.select([self.stream.sock], [], [], left)
-            if not ready:
-                return False
-            try:
-                message = self.recv()
-            except Closed:
-                raise Failure("the node closed the connection of %s" % self.id)
-            ty = msg_type(message)
-            if ty == T_PING:
-                self.answer_ping(message)
-                continue
-            if ty == T_PONG:
-                self.pongs += 1
-                return True
-            need(ty in (REPLY_MORE, REPLY_LAST) and len(message) >= 10,
-                 "unexpected message from the node: %s" % message.hex()[:200])
-            req_id, data = message[2:10], message[10:]
-            need(len(data) <= CHUNK, "reply chunk of %d bytes (over 65000)" % len(data))
-            self.partial.setdefault(req_id, bytearray()).extend(data)
-            if ty == REPLY_LAST:
-                self.complete.append((req_id, bytes(self.partial.pop(req_id))))
+        message = self.poll(timeout)
+        if message is None:
+            return False
+        ty = msg_type(message)
+        if ty == T_PONG:
+            self.pongs += 1
             return True
+        need(ty in (REPLY_MORE, REPLY_LAST) and len(message) >= 10,
+             "unexpected message from the node: %s" % message.hex()[:200])
+        req_id, data = message[2:10], message[10:]
+        need(len(data) <= CHUNK, "reply chunk of %d bytes (over 65000)" % len(data))
+        self.partial.setdefault(req_id, bytearray()).extend(data)
+        if ty == REPLY_LAST:
+            self.complete.append((req_id, bytes(self.partial.pop(req_id))))
+        return True
 
     def replies(self, count, timeout=10.0):
         """Waits for `count` complete replies (in all, since the last call) and takes them:

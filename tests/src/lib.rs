@@ -6,6 +6,8 @@
 //! - [`node`]: real `lnpeerd` processes in temporary directories, with an RPC client, log
 //!   waiting, and cleanup on drop.
 //! - [`plugins`]: the test plugins in `tests/plugins/`, wrapped to run with the venv's Python.
+//! - [`scripted_peer`]: a Python script on pyln-proto run against a node for one case, its
+//!   result read back (`commando_peer.py`, `lsps0_peer.py`).
 //! - [`npm`]: the pinned JavaScript packages (lnmessage, esbuild, playwright-core), provisioned
 //!   the same way, for tests that drive the node from Node.js and from a browser.
 //! - [`lnprototest`]: a second venv, with lnprototest 0.0.7 (its pyln pins clash with the
@@ -18,3 +20,4 @@ pub mod npm;
 pub mod plugins;
 pub mod provision;
 pub mod python;
+pub mod scripted_peer;

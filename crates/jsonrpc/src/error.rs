@@ -12,6 +12,9 @@ pub mod code {
     pub const INVALID_PARAMS: i32 = -32602;
     /// A generic daemon-side failure (`LIGHTNINGD`).
     pub const LIGHTNINGD: i32 = -1;
+    /// A plugin stopped, or broke the plugin protocol, before answering a call passed to it
+    /// (`PLUGIN_TERMINATED`).
+    pub const PLUGIN_TERMINATED: i32 = -4;
     /// `connect`: no address is known for the peer.
     pub const CONNECT_NO_KNOWN_ADDRESS: i32 = 400;
     /// `connect`: every address failed.

@@ -6,14 +6,19 @@
 //! (pyln-client: `@plugin.method("lsps2.get_info")`). The node calls it with
 //! `{"peer_id": <the client's id>, "params": <the request's params object>}`; its result
 //! (an object) becomes the LSPS result, and its JSON-RPC error (code, message, data) the LSPS
-//! error. `lsps0.list_protocols` then lists N. The registry is brought up to date with the
+//! error. When the plugin gives no answer of its own (it stops or breaks the plugin protocol
+//! first, its method is gone, the node is stopping), the client gets `-32603` "Internal
+//! error", as for an owner that went away, and the reason is logged: the node's own codes
+//! (the plugin host's `-4`) and texts mean nothing to an LSPS client. `lsps0.list_protocols`
+//! then lists N. The registry is brought up to date with the
 //! plugins' methods on every request, so plugins started or stopped at run time count at once.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
-use jsonrpc::error::RpcError;
+use jsonrpc::error::{code, RpcError};
 use lsps0::{Forward, Reply, ServiceAction, ServiceConfig};
 use noise_transport::PublicKey;
 use peer_manager::PeerManager;
@@ -21,6 +26,7 @@ use rpc::{Dispatcher, Session};
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
+use crate::client::Answer;
 use crate::message;
 
 struct State {
@@ -159,8 +165,12 @@ impl LspsService {
         } = forward;
         let outcome = match self.dispatcher() {
             Some(dispatcher) => call_plugin(&dispatcher, &owner, &peer, request.params()).await,
-            None => Err(RpcError::lightningd("The node is shutting down")),
+            None => Err(Unanswered::Stopping),
         };
+        let outcome = outcome.unwrap_or_else(|why| {
+            tracing::warn!(node_id = %peer, subsystem = "lsps", "LSPS request {} answered -32603: {owner} gave no answer: {why}", request.id().as_str());
+            Err(internal_error())
+        });
         let completed = match &outcome {
             Ok(result) => self.state().service.complete(handle, Ok(result)),
             Err(error) => self.state().service.complete(handle, Err(error.clone())),
@@ -207,20 +217,51 @@ impl LspsService {
     }
 }
 
+/// Why a forwarded request has no answer from its plugin.
+#[derive(Debug, Clone, PartialEq)]
+enum Unanswered {
+    /// The node is stopping.
+    Stopping,
+    /// The dispatcher refused the call (the method went away).
+    Refused(RpcError),
+    /// The plugin stopped, or broke the plugin protocol, before answering.
+    PluginGone(RpcError),
+    /// The call or the plugin's result could not be written as JSON.
+    Unwritable(&'static str),
+}
+
+impl fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unanswered::Stopping => f.write_str("the node is stopping"),
+            Unanswered::Refused(error) | Unanswered::PluginGone(error) => error.fmt(f),
+            Unanswered::Unwritable(what) => write!(f, "{what} could not be written as JSON"),
+        }
+    }
+}
+
+/// What the client gets for a request its plugin did not answer.
+fn internal_error() -> RpcError {
+    RpcError::new(
+        lsps0::error::code::INTERNAL_ERROR,
+        lsps0::error::message::INTERNAL_ERROR,
+    )
+}
+
 /// Runs plugin method `name` for `peer`'s request with `params`.
 async fn call_plugin(
     dispatcher: &Dispatcher,
     name: &str,
     peer: &PublicKey,
     params: &RawValue,
-) -> Result<Box<RawValue>, RpcError> {
+) -> Result<Answer, Unanswered> {
     let wrapped = format!(
         "{{\"peer_id\":\"{}\",\"params\":{}}}",
         hex::encode(peer.serialize()),
         params.get()
     );
-    let wrapped = RawValue::from_string(wrapped)
-        .map_err(|_| RpcError::lightningd("LSPS params could not be passed on"))?;
+    let wrapped =
+        RawValue::from_string(wrapped).map_err(|_| Unanswered::Unwritable("the LSPS params"))?;
     let id = format!("\"lsps:{name}\"");
     let call = jsonrpc::request::Request {
         id: &id,
@@ -228,12 +269,26 @@ async fn call_plugin(
         params: &wrapped,
         filter: None,
     };
-    let value = match dispatcher.dispatch(&Session::default(), &call)? {
-        rpc::Reply::Now(value) | rpc::Reply::ThenStop(value) => value,
-        rpc::Reply::Later(future) => future.await?,
+    let outcome = match dispatcher
+        .dispatch(&Session::default(), &call)
+        .map_err(Unanswered::Refused)?
+    {
+        rpc::Reply::Now(value) | rpc::Reply::ThenStop(value) => Ok(value),
+        rpc::Reply::Later(future) => future.await,
     };
-    serde_json::value::to_raw_value(&value)
-        .map_err(|_| RpcError::lightningd("the plugin's result could not be serialized"))
+    plugin_answer(outcome)
+}
+
+/// A plugin call's outcome as the LSPS answer: the plugin's result, or its own error. The
+/// plugin host's `-4` (CLN's `PLUGIN_TERMINATED`) is no answer of the plugin's.
+fn plugin_answer(outcome: Result<serde_json::Value, RpcError>) -> Result<Answer, Unanswered> {
+    match outcome {
+        Err(error) if error.code == code::PLUGIN_TERMINATED => Err(Unanswered::PluginGone(error)),
+        Err(error) => Ok(Err(error)),
+        Ok(result) => serde_json::value::to_raw_value(&result)
+            .map(Ok)
+            .map_err(|_| Unanswered::Unwritable("the plugin's result")),
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +312,28 @@ mod tests {
         ] {
             assert_eq!(protocol_of(method), protocol, "{method}");
         }
+    }
+
+    #[test]
+    fn a_plugins_answer_is_passed_on_and_a_dead_plugin_is_not_an_answer() {
+        let result = plugin_answer(Ok(serde_json::json!({"menu": [1]}))).unwrap();
+        assert_eq!(result.unwrap().get(), r#"{"menu":[1]}"#);
+        // The plugin's own error, data included, is the LSP's error.
+        let mut own = RpcError::new(201, "invalid_opening_fee_params");
+        own.data = Some(serde_json::json!({"why": "expired"}));
+        assert_eq!(plugin_answer(Err(own.clone())).unwrap().unwrap_err(), own);
+        // The plugin host's error for a plugin that stopped first is not.
+        let gone = RpcError::new(
+            code::PLUGIN_TERMINATED,
+            "Plugin terminated before replying to RPC call.",
+        );
+        assert_eq!(
+            plugin_answer(Err(gone.clone())).unwrap_err(),
+            Unanswered::PluginGone(gone)
+        );
+        assert_eq!(
+            internal_error().to_json(),
+            serde_json::json!({"code": -32603, "message": "Internal error"})
+        );
     }
 }

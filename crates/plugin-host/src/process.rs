@@ -31,7 +31,7 @@ use jsonrpc::framing::{Next, ValueSplitter};
 pub const MAX_OUTPUT_NESTING_DEPTH: usize = jsonrpc::framing::SERDE_JSON_DEPTH_LIMIT - 1;
 
 /// The error a caller gets when the plugin dies before answering.
-pub const PLUGIN_TERMINATED: i32 = -4;
+pub const PLUGIN_TERMINATED: i32 = jsonrpc::code::PLUGIN_TERMINATED;
 
 /// A plugin's answer: its `result`, or its `error` object.
 pub type Answer = Result<Value, RpcError>;
