@@ -6,7 +6,7 @@
 //! * The same LDK as the LSP, with LSPS2 and LSPS5, and lnpeerd's client commands against it:
 //!   `lsps-listprotocols`, and `lsps0-request` with params LDK does not take and with a method
 //!   it does not know, which LDK answers with `-32700` and `"id": null` and then ignores us
-//!   until we reconnect (notes `lsps0.md` §2.5).
+//!   until we reconnect.
 //! * A scripted client on pyln-proto (`tests/python/lsps0_peer.py`) sending hand-built
 //!   payloads of message 37913 to lnpeerd's service: every refusal the service gives itself,
 //!   the request size limit and the per-peer limit on pending requests (with
@@ -205,8 +205,9 @@ fn lsps0_request(client: &Node, lsp: &Ldk, method: &str, params: Value, timeout:
 /// * `lsps0.list_protocols` with a param LDK does not take is answered as if it had none
 ///   (the bLIP asks for `-32602`; LDK ignores params).
 /// * A method LDK does not know: LDK answers `-32700` with `"id": null` (no `-32601`), which
-///   matches no request, so our client logs it and the call times out. LDK then ignores
-///   every message from us until we reconnect, so even `lsps0.list_protocols` times out.
+///   matches no request by id; our client fails the calls waiting on LDK with that error at
+///   once rather than let them time out. LDK then ignores every message from us until we
+///   reconnect, so even `lsps0.list_protocols` times out.
 /// * After a reconnection LDK answers again.
 #[test]
 fn lnpeerd_client_against_an_ldk_lsp() {
@@ -240,14 +241,10 @@ fn lnpeerd_client_against_an_ldk_lsp() {
     };
     let answers_from_lsp = || client.log().matches("[IN] 9419").count();
     assert_eq!(
-        lsps0_request(&client, &lsp, "lsps99.no_such_method", json!({}), 1),
-        timed_out(1)
+        lsps0_request(&client, &lsp, "lsps99.no_such_method", json!({}), 30),
+        json!({"error": {"code": -32700, "message": "parse error", "data": null}})
     );
-    let ignored = client.wait_for_log("LSPS message ignored: NullId");
-    assert!(
-        ignored.contains("code: -32700") && ignored.contains("\"parse error\""),
-        "{ignored}"
-    );
+    client.wait_for_log("LSP answered an error without an id");
     assert_eq!(answers_from_lsp(), 3, "two results and the -32700");
     assert_eq!(
         lsps0_request(&client, &lsp, "lsps0.list_protocols", json!({}), 1),

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use lsps0::{ClientEvent, Id, Outstanding, StartError};
+use lsps0::{ClientEvent, Id, Ignored, Outstanding, StartError};
 use noise_transport::PublicKey;
 use peer_manager::{PeerManager, SendCustomError};
 use serde_json::value::RawValue;
@@ -137,6 +137,25 @@ impl LspsClient {
             }
             ClientEvent::Notification(notification) => {
                 tracing::debug!(node_id = %peer, subsystem = "lsps", "LSPS notification {} ignored: nothing enabled it", notification.method());
+            }
+            ClientEvent::Ignored(Ignored::NullId(response)) => {
+                // The LSP could not read something we sent and cannot say what; LDK then
+                // ignores the connection. Fail every call to it now with its error rather
+                // than let each wait for its timeout.
+                tracing::info!(node_id = %peer, subsystem = "lsps", "LSP answered an error without an id; failing the calls waiting on it");
+                let error = match response.outcome {
+                    Err(error) => error,
+                    Ok(_) => jsonrpc::error::RpcError::new(
+                        lsps0::error::code::PARSE_ERROR,
+                        "the LSP answered without an id",
+                    ),
+                };
+                let gone = state.client.cancel_peer(peer);
+                for request in gone {
+                    if let Some(waiter) = state.waiters.remove(&request.id) {
+                        let _ = waiter.send(Waited::Answer(Err(error.clone())));
+                    }
+                }
             }
             ClientEvent::Ignored(why) => {
                 tracing::debug!(node_id = %peer, subsystem = "lsps", "LSPS message ignored: {why:?}");

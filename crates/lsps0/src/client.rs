@@ -255,6 +255,13 @@ impl<P: Eq + Hash + Clone> Client<P> {
     /// reconnection").
     pub fn peer_disconnected(&mut self, peer: &P) -> Vec<Outstanding<P>> {
         self.muted.remove(peer);
+        self.cancel_peer(peer)
+    }
+
+    /// Stops waiting for every request to `peer`, by id: for an LSP that answered an error
+    /// with a null id ([`Ignored::NullId`]), which cannot say which request it could not read,
+    /// and which may (as LDK does) ignore everything else we send on this connection.
+    pub fn cancel_peer(&mut self, peer: &P) -> Vec<Outstanding<P>> {
         let mut ids: Vec<Id> = self
             .pending
             .iter()
@@ -503,6 +510,19 @@ mod tests {
         assert!(client.is_pending(&c.id));
         assert_eq!(client.cancel(&c.id).map(|o| o.peer), Some(OTHER));
         assert_eq!(client.cancel(&c.id), None);
+    }
+
+    #[test]
+    fn cancelling_a_peer_fails_its_requests_only_and_mutes_nothing() {
+        let now = Instant::now();
+        let mut client = Client::new();
+        let a = start(&mut client, LSP, now, 1);
+        let b = start(&mut client, OTHER, now, 2);
+        let cancelled: Vec<Id> = client.cancel_peer(&LSP).into_iter().map(|o| o.id).collect();
+        assert_eq!(cancelled, vec![a.id]);
+        assert!(client.is_pending(&b.id));
+        assert!(!client.is_muted(&LSP));
+        assert!(client.cancel_peer(&LSP).is_empty());
     }
 
     #[test]
