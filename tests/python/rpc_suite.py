@@ -58,7 +58,7 @@ ok("getinfo")
 
 # help
 commands = [entry["command"] for entry in l1.help()["help"]]
-assert "sendcustommsg node_id msg" in commands, commands
+assert "sendcustommsg node_id msg [delivery] [timeout] [ttl]" in commands, commands
 assert any(c.startswith("dev-open-channel") for c in commands)
 assert l1.help("ping")["help"] == [{"command": "ping id [len] [pongbytes]"}]
 plain_commands = [entry["command"] for entry in plain.help()["help"]]

@@ -1465,7 +1465,7 @@ async fn help_lists_commands_and_hides_dev_ones() {
         .map(|entry| entry["command"].as_str().unwrap())
         .collect();
     for expected in [
-        "sendcustommsg node_id msg",
+        "sendcustommsg node_id msg [delivery] [timeout] [ttl]",
         "getinfo",
         "connect id [host] [port]",
         "disconnect id [force]",
@@ -1481,7 +1481,10 @@ async fn help_lists_commands_and_hides_dev_ones() {
     );
     assert_eq!(
         client.ok("help", json!(["sendcustommsg"])).await,
-        json!({"help": [{"command": "sendcustommsg node_id msg"}], "format-hint": "simple"})
+        json!({
+            "help": [{"command": "sendcustommsg node_id msg [delivery] [timeout] [ttl]"}],
+            "format-hint": "simple"
+        })
     );
     assert_eq!(
         client.ok("help", json!({"command": "ping"})).await["help"],
