@@ -254,6 +254,10 @@ impl Ldk {
             "LDK could not reach lnpeerd at {address}"
         );
         wait_until(|| self.peers.peer_by_node_id(&their_id).is_some());
+        // LDK lists the peer once lnpeerd's `init` has arrived; lnpeerd lists LDK once LDK's
+        // has, which on a busy machine can be a moment later.
+        let ours = self.id.to_string();
+        wait_until(|| node.rpc("listpeers", json!([ours]))["peers"][0]["connected"] == true);
     }
 
     /// Queues `messages` for `to` and has LDK send them now.

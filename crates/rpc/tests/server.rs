@@ -342,9 +342,9 @@ async fn request_errors_go_back_with_the_requests_id() {
             request(
                 r#""x10""#,
                 "sendcustommsg",
-                &format!(r#"["{peer}","77770012",3]"#),
+                &format!(r#"["{peer}","77770012","queued",null,null,3]"#),
             ),
-            bad_params("too many parameters: got 3, expected 2"),
+            bad_params("too many parameters: got 6, expected 5"),
         ),
         (
             request(r#""x11""#, "getinfo", r#"{"verbose":true}"#),
@@ -1511,7 +1511,7 @@ async fn help_lists_commands_and_hides_dev_ones() {
         .collect();
     assert!(commands.contains(&"dev-open-channel id"), "{commands:?}");
     assert!(
-        commands.contains(&"dev-sendcustommsg node_id msg"),
+        commands.contains(&"dev-sendcustommsg node_id msg [delivery] [timeout] [ttl]"),
         "{commands:?}"
     );
     assert_eq!(
