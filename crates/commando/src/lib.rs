@@ -46,6 +46,8 @@
 //! validates `params` and `filter` ([`BuildError`]), caps replies at 64 MiB and gives up
 //! replies that stop arriving ([`Replies`]).
 
+#![forbid(unsafe_code)]
+
 pub mod chunk;
 pub mod error;
 pub mod reply;

@@ -27,6 +27,8 @@
 //!   ─▶ stored_sends() ─▶ NodeControl::stored_sends, for sendcustommsg's `stored`
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod commands;
 mod inbox;
 mod store;

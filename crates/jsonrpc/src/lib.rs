@@ -26,6 +26,8 @@
 //! result ─▶ filter::apply ─▶ framing::result_frame / error_frame ─▶ bytes
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod compact;
 pub mod error;
 pub mod filter;

@@ -27,6 +27,8 @@
 //!   the service; false (not taken: for plugins) when neither wants it
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod commands;
 mod message;

@@ -78,6 +78,8 @@
 //! * The client ignores answers from a peer other than the one asked (CLN takes them), and
 //!   answers with unknown ids (LDK mutes the peer) ([`Client`]).
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod list_protocols;
 pub mod message;

@@ -20,6 +20,8 @@
 //! Sockets, tasks, the database, plugins. It reads config files and nothing else, so that the
 //! command-line client links neither tokio nor SQLite nor the peer layer.
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod config;
 pub mod error;

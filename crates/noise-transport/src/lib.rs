@@ -33,6 +33,8 @@
 //! arguments, to reproduce BOLT 8 Appendix A byte for byte. All secrets (static and ephemeral
 //! keys, chaining and cipher keys) are wiped when dropped.
 
+#![forbid(unsafe_code)]
+
 mod crypto;
 mod error;
 #[cfg(feature = "fuzzing")]

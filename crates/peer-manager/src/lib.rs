@@ -36,6 +36,8 @@
 //!                    sends while handling a batch, by that reader when the batch is done
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod admission;
 mod config;
 mod connection;

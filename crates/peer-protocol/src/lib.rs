@@ -27,6 +27,8 @@
 //!   read_delay(now)                  Some(wait): do not read the socket before then
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod dispatch;
 pub mod init;
 pub mod keepalive;

@@ -36,6 +36,8 @@
 //! `rpc` a command and the [`rpc::ExternalMethods`] of its plugins, and knows nothing else of
 //! the dispatcher), the database.
 
+#![forbid(unsafe_code)]
+
 mod command;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -28,6 +28,8 @@
 //! custom message (peer, bytes) ─▶ claims(type)? ─▶ handle_custom(peer, bytes)
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod authority;
 mod client;
 mod commands;

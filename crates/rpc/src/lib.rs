@@ -34,6 +34,8 @@
 //! server:  bytes ─▶ jsonrpc request ─▶ Dispatcher::dispatch(session, request) ─▶ Reply
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod command;
 mod commands;
 pub mod control;
