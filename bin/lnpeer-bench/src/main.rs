@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! cargo run --release -p lnpeer-bench -- [--quick]
-//!     [--only=handshakes,throughput,echo,rpc,commando,idle] [--idle-peers=N]
+//!     [--only=handshakes,throughput,echo,rpc,commando,lsps,idle] [--idle-peers=N]
 //! ```
 //!
 //! Each implementation talks to itself, in a fresh runtime per measurement. The table gives
 //! lnpeer, LDK at its best setting (for throughput: the best in-flight window and TCP_NODELAY
 //! cell of a sweep), their ratio, and for throughput the ratio to the bare AEAD limit. The RPC,
-//! commando and idle-peer rows run real `lnpeerd` processes (built by this tool with cargo
-//! first); the commando rows are each printed beside the same `getinfo` on a local socket.
+//! commando, LSPS and idle-peer rows run real `lnpeerd` processes (built by this tool with
+//! cargo first); the commando rows are each printed beside the same `getinfo` on a local
+//! socket, and the LSPS rows beside LDK's liquidity manager asking itself.
 //!
 //! The same binary is also the helper processes those rows need: a CLN plugin when `lnpeerd`
 //! starts it (`LIGHTNINGD_PLUGIN=1`), and the idle peers' client process (`idle-clients`).
@@ -21,6 +22,7 @@ mod floor;
 mod idle;
 mod ldk;
 mod lnpeer;
+mod lsps;
 mod report;
 mod rpc_path;
 mod stats;
@@ -49,12 +51,13 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The sections `--only` picks from, in the order they run.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "handshakes",
     "throughput",
     "echo",
     "rpc",
     "commando",
+    "lsps",
     "idle",
 ];
 
@@ -227,6 +230,10 @@ fn main() {
     if options.wants("commando") {
         let samples = options.count(5_000) as usize;
         commando::measure(&mut report, samples, options.count(50_000));
+    }
+
+    if options.wants("lsps") {
+        lsps::measure(&mut report, options.count(5_000) as usize);
     }
 
     if options.wants("idle") {
