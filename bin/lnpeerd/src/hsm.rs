@@ -159,6 +159,7 @@ pub fn load_or_create(network_dir: &Path) -> Result<(NodeSecrets, bool), HsmErro
     let secrets = NodeSecrets {
         node_key: node_key_from_secret(&secret),
         rune_master: runes::master_rune(&secret),
+        onion_path_key: onion_path_key_from_secret(&secret),
     };
     wipe(&mut secret);
     Ok((secrets, created))
@@ -171,6 +172,9 @@ pub struct NodeSecrets {
     /// The master rune: every rune the node issues derives from it (CLN's derivation, so the
     /// same `hsm_secret` issues the same runes; docs/security.md).
     pub rune_master: runes::Rune,
+    /// The key of our blinded paths' `path_id`s (`createonionreplypath`), so a reply over a
+    /// path we issued is recognised after a restart too (onion-messenger's `path_secret.rs`).
+    pub onion_path_key: [u8; 32],
 }
 
 impl NodeSecrets {
@@ -208,6 +212,18 @@ pub fn node_key_from_secret(secret: &[u8; HSM_SECRET_LEN]) -> SecretKey {
     }
     // Each try fails with probability ~2^-128; 2^32 failures in a row cannot happen.
     unreachable!("no valid node key for any of 2^32 salts")
+}
+
+/// The HKDF `info` of the onion path key: ours, so no key CLN derives can collide with it.
+const ONION_PATH_KEY_INFO: &[u8] = b"lnpeer onion path_id key";
+
+/// `HKDF-SHA256(salt = none, ikm = hsm_secret, info = "lnpeer onion path_id key", L = 32)`.
+pub fn onion_path_key_from_secret(secret: &[u8; HSM_SECRET_LEN]) -> [u8; 32] {
+    let mut okm = [0u8; 32];
+    Hkdf::<Sha256>::new(None, secret)
+        .expand(ONION_PATH_KEY_INFO, &mut okm)
+        .expect("32 bytes is far below HKDF-SHA256's 8160-byte output limit");
+    okm
 }
 
 /// Overwrites secret material we no longer need. Best effort: without `zeroize` the

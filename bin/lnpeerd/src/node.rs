@@ -29,6 +29,8 @@ use crate::hsm;
 use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
 use delivery::{Delivery, InboxStore, StoredSends};
 use lsps::Lsps;
+use onion_messenger::{OnionMessenger, ReceivedOnionMessage};
+use plugin_host::OnionMessageHook;
 use remote_control::RemoteControl;
 
 /// Why the node could not start, or a command could not be carried out.
@@ -110,6 +112,9 @@ pub struct Node {
     _delivery: Arc<Delivery>,
     /// LSPS0's client calls and service (and their tasks) live as long as the node.
     _lsps: Arc<Lsps>,
+    /// Onion messages: the relay the manager calls, and the task feeding the hooks.
+    _onion: Arc<OnionMessenger>,
+    onion_hooks: tokio::task::JoinHandle<()>,
     stop: watch::Receiver<bool>,
 }
 
@@ -188,6 +193,10 @@ impl Node {
                 ListenAddr::WebSocket(address) => peer_config.websocket_listen.push(address),
             }
         }
+        // BOLT 4: we forward and receive onion messages.
+        peer_config
+            .features
+            .set(wire::feature_bits::OPTION_ONION_MESSAGES + 1);
         if config.lsps_service {
             // bLIP-50: an LSP sets `option_supports_lsps`.
             peer_config.features.set(lsps::OPTION_SUPPORTS_LSPS);
@@ -261,6 +270,12 @@ impl Node {
             config.lsps_service,
             &config.limits,
         ));
+        let onion = Arc::new(OnionMessenger::new(
+            manager.clone(),
+            secrets.node_key,
+            secrets.onion_path_key,
+            &config.limits,
+        ));
         let node_id = manager.node_id().serialize();
         // As CLN: the colour defaults to the node id's first three bytes.
         let color = config.rgb.unwrap_or([node_id[1], node_id[2], node_id[3]]);
@@ -290,6 +305,7 @@ impl Node {
             .register(&mut dispatcher)
             .and_then(|()| delivery.register(&mut dispatcher))
             .and_then(|()| lsps.register(&mut dispatcher))
+            .and_then(|()| onion.register(&mut dispatcher))
             .and_then(|()| plugins.register(&mut dispatcher));
         if let Err(taken) = registered {
             plugins.shutdown().await;
@@ -323,6 +339,11 @@ impl Node {
         }));
         let remote_watch = remote.watch_peers();
         lsps.start();
+        let onion_hooks = match onion.take_received() {
+            Some(received) => tokio::spawn(run_onion_hooks(plugins.clone(), received)),
+            None => tokio::spawn(async {}),
+        };
+        onion.start();
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");
@@ -343,6 +364,8 @@ impl Node {
             remote_watch,
             _delivery: delivery,
             _lsps: lsps,
+            _onion: onion,
+            onion_hooks,
             stop: stopped,
         })
     }
@@ -392,6 +415,7 @@ impl Node {
         self.controller.manager.shutdown().await;
         self.persister.abort();
         self.remote_watch.abort();
+        self.onion_hooks.abort();
         tracing::info!("lnpeerd shut down");
     }
 }
@@ -559,6 +583,22 @@ async fn persist_addresses(manager: PeerManager, store: SharedStore) {
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// Hands each onion message for us to the plugins' hook chain, one at a time: a message over
+/// a path we issued to `onion_message_recv_secret`, any other to `onion_message_recv`.
+async fn run_onion_hooks(
+    plugins: PluginHost,
+    mut received: tokio::sync::mpsc::Receiver<ReceivedOnionMessage>,
+) {
+    while let Some(message) = received.recv().await {
+        let hook = if message.pathsecret.is_some() {
+            OnionMessageHook::RecvSecret
+        } else {
+            OnionMessageHook::Recv
+        };
+        plugins.onion_message_hook(hook, &message.params).await;
     }
 }
 

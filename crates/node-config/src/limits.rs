@@ -21,6 +21,8 @@ pub enum Scope {
     Delivery,
     /// The LSPS0 service (`--lsps-service`).
     Lsps,
+    /// Onion messages (BOLT 4): received, forwarded and handed to plugins.
+    Onion,
 }
 
 /// One row of the table, as the option parser and `--help` see it.
@@ -331,6 +333,32 @@ limits! {
     lsps_forward_timeout: Duration = 120;
         option "lsps-forward-timeout" "<seconds>", unit "seconds", min 1, max None, Lsps,
         help "Answer an LSPS request with -32603 when its plugin has not answered in this long";
+    /// Onion messages one peer may send us at once after a quiet spell. CLN's connectd gives
+    /// each peer a bucket of 1000 ms refilled in real time and charges 250 ms per message
+    /// (`ONION_MSG_TOKENS_MAX`, `ONION_MSG_MSEC`): a burst of 4, then one every 250 ms. Over
+    /// it messages are dropped (BOLT 4: "MAY rate-limit messages by dropping them") and the
+    /// peer gets one warning per connection; the connection stays.
+    onion_message_burst: u32 = 4;
+        option "onion-message-burst" "<messages>", unit "messages", min 1, max None, Onion,
+        help "Onion messages from one peer handled at once, before --onion-messages-per-second";
+    /// See [`Limits::onion_message_burst`]: CLN's one message per 250 ms.
+    onion_messages_per_second: u32 = 4;
+        option "onion-messages-per-second" "<messages>", unit "messages", min 1, max None, Onion,
+        help "Onion messages from one peer handled per second after the burst; more are dropped";
+    /// A forwarded (or sent) onion message is dropped when its next peer already has this many
+    /// bytes waiting to be written: 128 KiB is LDK's `OUTBOUND_BUFFER_SIZE_LIMIT_DROP_GOSSIP`,
+    /// past which it stops adding forwards to a peer's buffer. A peer that does not read thus
+    /// holds at most this much of other peers' onion traffic, and other traffic to it keeps
+    /// the rest of `--peer-send-queue-bytes`.
+    onion_message_peer_queue_bytes: usize = 128 * 1024;
+        option "onion-message-peer-queue-bytes" "<bytes>", unit "bytes", min 65_535, max None, Onion,
+        help "Drop an onion message for a peer with more than this many bytes waiting to be written";
+    /// Received onion messages waiting for the plugins' `onion_message_recv` hooks. The hooks
+    /// run one message at a time; with every peer under its rate limit, 256 covers a burst
+    /// from 64 peers at once. More are dropped, with a log line.
+    onion_message_hook_queue: usize = 256;
+        option "onion-message-hook-queue" "<messages>", unit "messages", min 1, max None, Onion,
+        help "Received onion messages waiting for plugin hooks; more are dropped";
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@
 //! * `connection.rs`: registering a connection and tearing it down; `reader.rs` and
 //!   `writer.rs`: its two tasks; `outbox.rs`: its bounded, encrypt-at-send queue.
 //! * `registry.rs`: every known peer, the one place that changes an entry and its counters.
-//! * `custom.rs`: where received custom messages go; `events.rs`: what callers are told;
+//! * `custom.rs`: where received custom messages go; `onion.rs`: where received onion
+//!   messages go (one handler, on the reader) and how they are sent (bounded per peer); `events.rs`: what callers are told;
 //!   `tasks.rs`: spawning and shutdown; `io_log.rs`: the `[IN]`/`[OUT]` log records.
 //!
 //! # Data path
@@ -29,7 +30,8 @@
 //! ```text
 //! socket ─read─▶ reader: Decryptor (in place) ─▶ Session::handle_message ─▶ pong/error → outbox
 //!                                            ├─▶ CustomMessageHandler (a slice, on the reader)
-//!                                            └─▶ CustomMessageSink (per-peer bounded queue; waits)
+//!                                            ├─▶ CustomMessageSink (per-peer bounded queue; waits)
+//!                                            └─▶ OnionMessageHandler (513 within the peer's rate)
 //! send_custom ─▶ owner gate ─▶ Outbox: encrypt into the connection's buffer (bounded in bytes;
 //!                              send_custom_waiting waits for room instead)
 //!                 ─▶ written by the writer task, woken once per burst; or, for what a reader
@@ -49,6 +51,7 @@ mod events;
 mod io_log;
 mod listener;
 mod manager;
+mod onion;
 mod outbox;
 mod reader;
 mod registry;
@@ -65,4 +68,5 @@ pub use custom::{CustomMessageHandler, CustomMessageSink, SendBatch};
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use events::{ConnectionInfo, Direction, PeerEvent, PeerInfo};
 pub use manager::PeerManager;
+pub use onion::{OnionMessageHandler, SendOnionError};
 pub use outbox::{NotWritten, Outbox, SendError, WriteReceipt};

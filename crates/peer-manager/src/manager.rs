@@ -36,6 +36,7 @@ use crate::error::{ConnectError, PeerError, PingError, SendCustomError};
 use crate::events::{ConnectionInfo, PeerEvent, PeerInfo};
 use crate::io_log::{log_io, log_io_as};
 use crate::listener::Listening;
+use crate::onion::{OnionMessageHandler, SendOnionError};
 use crate::outbox::{Class, WriteReceipt};
 use crate::registry::Registry;
 use crate::tasks::Tasks;
@@ -59,6 +60,8 @@ pub(crate) struct Inner {
     /// Even types outside the BOLTs that a plugin declared.
     pub(crate) allowed_even: RwLock<HashSet<u16>>,
     pub(crate) custom: OnceLock<CustomRoute>,
+    /// Where `onion_message`s go; unset, they are dropped.
+    pub(crate) onion: OnceLock<Arc<dyn OnionMessageHandler>>,
     pub(crate) pending_handshakes: Arc<Mutex<PendingHandshakes>>,
 }
 
@@ -110,6 +113,7 @@ impl PeerManager {
             websocket_addrs,
             allowed_even: RwLock::new(HashSet::new()),
             custom: OnceLock::new(),
+            onion: OnceLock::new(),
             pending_handshakes: Arc::default(),
         });
         for (listener, listening) in listeners {
@@ -271,6 +275,28 @@ impl PeerManager {
     /// or one after [`PeerManager::set_custom_sink`], is ignored and returns false.
     pub fn set_custom_handler(&self, handler: Arc<dyn CustomMessageHandler>) -> bool {
         self.inner.custom.set(CustomRoute::Handler(handler)).is_ok()
+    }
+
+    /// Hands received `onion_message`s to `handler` on each connection's reader from now on
+    /// (see [`OnionMessageHandler`]). Set once: a later call is ignored and returns false.
+    pub fn set_onion_message_handler(&self, handler: Arc<dyn OnionMessageHandler>) -> bool {
+        self.inner.onion.set(handler).is_ok()
+    }
+
+    /// Queues an `onion_message` (type included) for `to`, without waiting: only if it is
+    /// connected, offered `option_onion_messages`, and has fewer than the limits'
+    /// `onion_message_peer_queue_bytes` waiting to be written. Its subdaemon owner does not
+    /// matter (onion messages are connectd's, as in CLN).
+    ///
+    /// # Errors
+    /// [`SendOnionError`]: the message is not queued (callers drop it).
+    pub fn send_onion_message(&self, to: &PublicKey, message: &[u8]) -> Result<(), SendOnionError> {
+        crate::onion::send_onion_message(
+            &self.inner.registry,
+            to,
+            message,
+            self.inner.config.limits.onion_message_peer_queue_bytes,
+        )
     }
 
     /// Sends `ping` with `len` bytes of padding asking for `pong_bytes` back, and waits for the

@@ -35,6 +35,11 @@ fn session_config(inner: &Inner) -> SessionConfig {
         pings_per_second: config.limits.pings_per_second,
         inbound_bytes_per_second: config.limits.peer_inbound_rate,
         inbound_burst_bytes: config.limits.peer_inbound_burst,
+        onion_messages: config
+            .features
+            .offers(wire::feature_bits::OPTION_ONION_MESSAGES),
+        onion_message_burst: config.limits.onion_message_burst,
+        onion_messages_per_second: config.limits.onion_messages_per_second,
     }
 }
 
@@ -117,6 +122,34 @@ pub(crate) async fn reader(
                             tracing::error!(node_id = %id, subsystem = "connectd", "custom message handler panicked: closing the connection");
                             break 'run "custom message handler panicked".to_owned();
                         }
+                    }
+                }
+                Received::OnionMessage => {
+                    let Some(handler) = inner.onion.get() else {
+                        continue;
+                    };
+                    // A bug in the handler must not leave the connection without its reader.
+                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        handler.handle(&id, message)
+                    }));
+                    match handled {
+                        Ok(None) => {}
+                        Ok(Some(text)) => {
+                            let warning = peer_protocol::warning(&text);
+                            log_io(&inner.registry, &id, "OUT", &warning);
+                            let _ = outbox.send_deferred(&warning, Class::Control, &mut touched);
+                        }
+                        Err(_) => {
+                            tracing::error!(node_id = %id, subsystem = "connectd", "onion message handler panicked: closing the connection");
+                            break 'run "onion message handler panicked".to_owned();
+                        }
+                    }
+                }
+                Received::OnionMessageDropped(warning) => {
+                    tracing::debug!(node_id = %id, subsystem = "connectd", "onion message over the peer's rate: dropped");
+                    if let Some(warning) = warning {
+                        log_io(&inner.registry, &id, "OUT", &warning);
+                        let _ = outbox.send_deferred(&warning, Class::Control, &mut touched);
                     }
                 }
                 Received::Warning(text) => {

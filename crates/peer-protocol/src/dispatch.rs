@@ -16,6 +16,8 @@ pub enum Action {
     PongReceived,
     /// A custom (or otherwise unhandled odd) message for plugins and subscribers.
     Custom(MsgType),
+    /// An `onion_message` (513, BOLT 4): for the node's onion messenger, if it has one.
+    OnionMessage,
     /// The peer sent `warning`: log it, keep the connection.
     LogWarning(String),
     /// The peer sent `error`: log it and close.
@@ -38,6 +40,9 @@ fn quoted_hex(bytes: &[u8]) -> String {
         _ => hex::encode(bytes),
     }
 }
+
+/// BOLT 4's `onion_message`.
+const ONION_MESSAGE: u16 = 513;
 
 /// Text for channel messages, which a channel-less node answers with an `error`.
 const NO_CHANNELS: &str = "lnpeer does not support channels";
@@ -107,7 +112,10 @@ fn dispatch_other(ty: MsgType, payload: &[u8], allow_even: &impl Fn(MsgType) -> 
                 None => Action::WarnAndClose(format!("Invalid {}: too short", ty.name())),
             };
         }
-        // Gossip and onion messages: nothing for a transport node to do.
+        if ty.0 == ONION_MESSAGE {
+            return Action::OnionMessage;
+        }
+        // Gossip: nothing for a transport node to do.
         return Action::Ignore;
     }
     if ty.is_odd() || allow_even(ty) {
@@ -205,9 +213,10 @@ mod tests {
             dispatch(&[0x80, 0x00, 0xab], |ty| ty == MsgType(32768)),
             Action::Custom(MsgType(32768))
         );
-        // BOLT-defined even types are known: gossip is ignored, never a reason to close.
+        // BOLT-defined even types are known: gossip is ignored, never a reason to close; an
+        // onion message goes to the session, which knows whether we offer them.
         assert_eq!(dispatch(&[0x01, 0x00, 0, 0], no_even), Action::Ignore);
-        assert_eq!(dispatch(&[0x02, 0x01, 0], no_even), Action::Ignore);
+        assert_eq!(dispatch(&[0x02, 0x01, 0], no_even), Action::OnionMessage);
     }
 
     #[test]

@@ -41,5 +41,5 @@ pub use init::{
     InitRejection, InitStep, KNOWN_REQUIRED_BITS, OFFERED_FEATURE_BITS,
 };
 pub use keepalive::{keepalive_ping, Keepalive, KeepaliveAction};
-pub use rate::{InboundRateLimiter, PingLimiter};
-pub use session::{Received, Session, SessionConfig, Timer, HANG_UP_REASON};
+pub use rate::{InboundRateLimiter, OnionMessageLimiter, PingLimiter};
+pub use session::{Received, Session, SessionConfig, Timer, HANG_UP_REASON, ONION_RATE_WARNING};

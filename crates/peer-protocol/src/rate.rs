@@ -61,6 +61,35 @@ impl PingLimiter {
     }
 }
 
+/// A token bucket for a peer's onion messages (CLN's connectd: a burst, then one per interval).
+/// Over the rate, messages are dropped: BOLT 4 says a node "MAY rate-limit messages by
+/// dropping them".
+#[derive(Debug, Clone)]
+pub struct OnionMessageLimiter(TokenBucket);
+
+impl OnionMessageLimiter {
+    /// A full bucket of `burst` messages, refilled at `per_second`.
+    pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
+        OnionMessageLimiter(TokenBucket::new(
+            f64::from(burst),
+            f64::from(per_second),
+            now,
+        ))
+    }
+
+    /// Whether an onion message arriving at `now` may be handled.
+    pub fn allow(&mut self, now: Instant) -> bool {
+        let bucket = &mut self.0;
+        bucket.refill(now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// A token bucket over the bytes one peer sends us, refilled at `bytes_per_second` up to
 /// `burst_bytes`. The reader charges each read after the fact (it cannot know a read's size
 /// before making it), so the balance can go below zero; while it is not positive the reader

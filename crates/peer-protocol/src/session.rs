@@ -16,7 +16,7 @@ use wire::MsgType;
 use crate::dispatch::{dispatch, Action};
 use crate::keepalive::keepalive_ping;
 use crate::keepalive::{Keepalive, KeepaliveAction};
-use crate::rate::{InboundRateLimiter, PingLimiter};
+use crate::rate::{InboundRateLimiter, OnionMessageLimiter, PingLimiter};
 
 /// What a session needs to know; peer-manager fills it from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +36,19 @@ pub struct SessionConfig {
     pub inbound_bytes_per_second: u64,
     /// Bytes the peer may send at once above the rate.
     pub inbound_burst_bytes: u64,
+    /// Whether we offer `option_onion_messages`: if not, `onion_message` is ignored.
+    pub onion_messages: bool,
+    /// Onion messages handled at once.
+    pub onion_message_burst: u32,
+    /// Onion messages handled per second after the burst; more are dropped.
+    pub onion_messages_per_second: u32,
 }
 
 /// What to do about a message the peer sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
-    /// Nothing: gossip, onion messages, unknown odd BOLT types, a ping asking for no pong.
+    /// Nothing: gossip, onion messages when we do not offer them, unknown odd BOLT types, a
+    /// ping asking for no pong.
     Nothing,
     /// Send this reply (a pong, or an `error` for a channel message) on the control budget.
     Reply(Vec<u8>),
@@ -55,6 +62,11 @@ pub enum Received {
     },
     /// A custom message (or an otherwise unhandled odd one): hand it to the custom path.
     Custom(MsgType),
+    /// An `onion_message` within the peer's rate: hand it to the onion messenger.
+    OnionMessage,
+    /// An `onion_message` over the peer's rate: it is dropped. The first of a connection
+    /// carries CLN's `warning` to send (the connection stays); later ones carry none.
+    OnionMessageDropped(Option<Vec<u8>>),
     /// The peer sent `warning`: log this text (CLN's form) and carry on.
     Warning(String),
     /// The peer sent `error`: log this text (CLN's form) and close.
@@ -74,6 +86,10 @@ pub enum Timer {
     HangUp,
 }
 
+/// The warning a peer gets the first time it exceeds its onion message rate (CLN's text,
+/// which names its fixed interval; ours is `--onion-messages-per-second`).
+pub const ONION_RATE_WARNING: &str = "Ratelimited onion_message: exceeded one per 250msec";
+
 /// Why [`Timer::HangUp`] closes the connection, in CLN's words.
 pub const HANG_UP_REASON: &str = "Last ping unreturned: hanging up";
 
@@ -82,6 +98,10 @@ pub const HANG_UP_REASON: &str = "Last ping unreturned: hanging up";
 pub struct Session {
     keepalive: Keepalive,
     pings: PingLimiter,
+    /// `None` when we do not offer onion messages.
+    onion_messages: Option<OnionMessageLimiter>,
+    /// Whether the peer was warned about its onion message rate on this connection.
+    onion_warned: bool,
     /// `None` when the rate is unlimited: then reads cost no arithmetic.
     inbound: Option<InboundRateLimiter>,
     tick_min: Duration,
@@ -100,6 +120,14 @@ impl Session {
         let mut session = Session {
             keepalive: Keepalive::new(config.keepalive_idle, now),
             pings: PingLimiter::new(config.ping_burst, config.pings_per_second, now),
+            onion_messages: config.onion_messages.then(|| {
+                OnionMessageLimiter::new(
+                    config.onion_message_burst,
+                    config.onion_messages_per_second,
+                    now,
+                )
+            }),
+            onion_warned: false,
             inbound: InboundRateLimiter::new(
                 config.inbound_bytes_per_second,
                 config.inbound_burst_bytes,
@@ -145,6 +173,17 @@ impl Session {
                 Received::Pong { len: message.len() }
             }
             Action::Custom(ty) => Received::Custom(ty),
+            Action::OnionMessage => match self.onion_messages.as_mut().map(|l| l.allow(now)) {
+                None => Received::Nothing,
+                Some(true) => Received::OnionMessage,
+                Some(false) if self.onion_warned => Received::OnionMessageDropped(None),
+                Some(false) => {
+                    self.onion_warned = true;
+                    Received::OnionMessageDropped(Some(crate::dispatch::warning(
+                        ONION_RATE_WARNING,
+                    )))
+                }
+            },
             Action::LogWarning(text) => Received::Warning(text),
             Action::CloseOnError(text) => Received::Error(text),
             Action::WarnAndClose(text) => Received::WarnAndClose(text),
@@ -200,6 +239,9 @@ mod tests {
             pings_per_second: 10,
             inbound_bytes_per_second: 0,
             inbound_burst_bytes: 1,
+            onion_messages: true,
+            onion_message_burst: 4,
+            onion_messages_per_second: 4,
         }
     }
 
@@ -403,5 +445,60 @@ mod tests {
             session.handle_message(&error, start, no_even),
             Received::Error("ERROR: bye".to_owned())
         );
+    }
+
+    fn onion_message() -> Vec<u8> {
+        let mut message = vec![0x02, 0x01];
+        message.extend_from_slice(&[0x02; 33]);
+        message.extend_from_slice(&[0, 0]);
+        message
+    }
+
+    #[test]
+    fn onion_messages_are_rate_limited_with_one_warning() {
+        let start = Instant::now();
+        let mut session = Session::new(&config(), 5, start);
+        for _ in 0..4 {
+            assert_eq!(
+                session.handle_message(&onion_message(), start, no_even),
+                Received::OnionMessage
+            );
+        }
+        let Received::OnionMessageDropped(Some(warning)) =
+            session.handle_message(&onion_message(), start, no_even)
+        else {
+            panic!("the fifth message in the burst must be dropped with a warning");
+        };
+        assert!(String::from_utf8_lossy(&warning).contains(ONION_RATE_WARNING));
+        assert_eq!(
+            session.handle_message(&onion_message(), start, no_even),
+            Received::OnionMessageDropped(None)
+        );
+        // A quarter second refills one message.
+        let later = start + Duration::from_millis(250);
+        assert_eq!(
+            session.handle_message(&onion_message(), later, no_even),
+            Received::OnionMessage
+        );
+        assert_eq!(
+            session.handle_message(&onion_message(), later, no_even),
+            Received::OnionMessageDropped(None)
+        );
+    }
+
+    #[test]
+    fn onion_messages_are_ignored_unless_offered() {
+        let start = Instant::now();
+        let config = SessionConfig {
+            onion_messages: false,
+            ..config()
+        };
+        let mut session = Session::new(&config, 5, start);
+        for _ in 0..10 {
+            assert_eq!(
+                session.handle_message(&onion_message(), start, no_even),
+                Received::Nothing
+            );
+        }
     }
 }

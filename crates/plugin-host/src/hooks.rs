@@ -1,6 +1,8 @@
 //! The hooks lnpeer calls, with their chain semantics: `custommsg` (every plugin in turn,
-//! one message of a peer at a time, in order) and `peer_connected` (until one plugin says
-//! `disconnect`). Each call is bounded by `--plugin-hook-timeout`.
+//! one message of a peer at a time, in order), `peer_connected` (until one plugin says
+//! `disconnect`) and `onion_message_recv` / `onion_message_recv_secret` (until one plugin
+//! answers anything but `continue`, as CLN's `plugin_hook_continue`). Each call is bounded by
+//! `--plugin-hook-timeout`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -116,6 +118,46 @@ async fn custom_messages(host: PluginHost, id: PublicKey, mut queue: mpsc::Recei
                 host.invalid_hook_answer(plugin, "custommsg", result);
             }
             true
+        })
+        .await;
+    }
+}
+
+/// Which of CLN's two onion message hooks a received message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnionMessageHook {
+    /// `onion_message_recv`: not over a blinded path of ours.
+    Recv,
+    /// `onion_message_recv_secret`: over a blinded path we issued (`pathsecret` set).
+    RecvSecret,
+}
+
+impl OnionMessageHook {
+    /// The hook's name, as plugins register it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnionMessageHook::Recv => "onion_message_recv",
+            OnionMessageHook::RecvSecret => "onion_message_recv_secret",
+        }
+    }
+}
+
+impl PluginHost {
+    /// Runs `hook`'s chain for one received onion message; `params` is the hook's whole
+    /// params object (`{"onion_message": {...}}`, CLN's shape). A plugin answering anything
+    /// but `{"result": "continue"}` ends the chain, as in CLN; one whose answer has no
+    /// `result` string is warned about and skipped.
+    pub async fn onion_message_hook(&self, hook: OnionMessageHook, params: &Value) {
+        let name = hook.name();
+        self.run_hook(name, params, None, |plugin, result| {
+            match result.get("result").and_then(Value::as_str) {
+                Some("continue") => true,
+                Some(_) => false,
+                None => {
+                    self.invalid_hook_answer(plugin, name, result);
+                    true
+                }
+            }
         })
         .await;
     }

@@ -15,7 +15,7 @@
 //!   * `supervisor.rs`: processes start (at start-up, from directories, by command), die
 //!     and stop; an important plugin's death stops the node;
 //!   * `init.rs`: option values claimed from the node's unknown options, feature bits, `init`;
-//!   * `hooks.rs`: `custommsg` and `peer_connected`, their chain semantics and timeouts;
+//!   * `hooks.rs`: `custommsg`, `peer_connected` and the two onion message hooks, their chain semantics and timeouts;
 //!   * `notifications.rs`: to and from plugins, and peer events turned into them;
 //!   * `methods.rs`: plugins' RPC methods, served as rpc's [`rpc::ExternalMethods`];
 //!   * `command.rs`: the `plugin` command, which [`PluginHost::register`] puts into rpc's
@@ -56,5 +56,6 @@ mod registry;
 mod stdin;
 mod supervisor;
 
+pub use hooks::OnionMessageHook;
 pub use host::{HostConfig, HostError, PluginHost};
 pub use plugin::Plugin;

@@ -27,7 +27,12 @@ use crate::option::typed_default;
 pub use crate::option::{OptionKind, PluginOption};
 
 /// Hooks lnpeer implements; any other name → `Err("Unknown hook name <name>")`.
-pub const KNOWN_HOOKS: &[&str] = &["custommsg", "peer_connected"];
+pub const KNOWN_HOOKS: &[&str] = &[
+    "custommsg",
+    "peer_connected",
+    "onion_message_recv",
+    "onion_message_recv_secret",
+];
 
 /// Hooks that accept `filters` (others: `"Hook <name> does not allow filters"`).
 pub const FILTERABLE_HOOKS: &[&str] = &["custommsg"];

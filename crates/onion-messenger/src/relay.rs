@@ -1,0 +1,156 @@
+//! What happens to one onion message that reached us, from a peer or injected: peeled with the
+//! node key; a forward sent to its next peer (or peeled again when the next hop is us); a
+//! message for us handed to the hooks' queue. Nothing here waits: a full queue or a busy peer
+//! drops the message, as BOLT 4 allows ("MAY rate-limit messages by dropping them").
+
+use std::sync::Arc;
+
+use noise_transport::PublicKey;
+use onion_message::{
+    peel_onion_message, Encode, NextHop, OnionMessage, Peeled, Received, SecretKey,
+};
+use peer_manager::{OnionMessageHandler, PeerManager};
+use tokio::sync::mpsc;
+
+use crate::path_secret::PathSecrets;
+use crate::shapes::hook_params;
+
+/// How many times one message may be peeled by us in a row (a path that goes through us more
+/// than once, as a reply path whose introduction node is ourselves does). Each peel consumes a
+/// layer, so a message ends anyway; this bounds what a crafted one costs at a few peels.
+const MAX_LOCAL_PEELS: usize = 8;
+
+/// An onion message for us, ready for the plugins' hooks.
+#[derive(Debug, Clone)]
+pub struct ReceivedOnionMessage {
+    /// Set when it came over a path we issued (`onion_message_recv_secret`); otherwise the
+    /// message goes to `onion_message_recv`.
+    pub pathsecret: Option<[u8; 32]>,
+    /// The hook's params, `{"onion_message": {...}}` in CLN's shape.
+    pub params: serde_json::Value,
+}
+
+/// Everything peeling and forwarding need, shared by the reader-side handler and the commands.
+pub(crate) struct Relay {
+    pub(crate) manager: PeerManager,
+    pub(crate) node_secret: SecretKey,
+    pub(crate) node_id: PublicKey,
+    pub(crate) paths: PathSecrets,
+    pub(crate) received: mpsc::Sender<ReceivedOnionMessage>,
+}
+
+/// What became of a message: `Err` holds CLN's text for why it went nowhere.
+pub(crate) type Outcome = Result<(), String>;
+
+impl Relay {
+    /// Peels `message` and carries out what it says. `source` is the peer it came from (`None`
+    /// when injected), for the logs.
+    pub(crate) fn handle(&self, source: Option<&PublicKey>, message: OnionMessage) -> Outcome {
+        let mut message = message;
+        for _ in 0..MAX_LOCAL_PEELS {
+            let peeled = peel_onion_message(&self.node_secret, &message).map_err(|error| {
+                self.dropped(source, &error.to_string());
+                error.to_string()
+            })?;
+            match peeled {
+                Peeled::Receive(received) => return self.receive(source, &received),
+                Peeled::Forward(forward) => match forward.next_hop {
+                    NextHop::NodeId(next) if next == self.node_id => message = forward.message,
+                    NextHop::NodeId(next) => return self.forward(source, &next, &forward.message),
+                    NextHop::ShortChannelId(scid) => {
+                        // A channel-less node knows no short channel ids (CLN looks them up in
+                        // its channels and aliases).
+                        let why = format!("onion msg: unknown next scid {scid}");
+                        self.dropped(source, &why);
+                        return Err(why);
+                    }
+                },
+            }
+        }
+        let why = format!("onion msg: routed through us more than {MAX_LOCAL_PEELS} times");
+        self.dropped(source, &why);
+        Err(why)
+    }
+
+    fn forward(
+        &self,
+        source: Option<&PublicKey>,
+        next: &PublicKey,
+        message: &OnionMessage,
+    ) -> Outcome {
+        match self.manager.send_onion_message(next, &message.to_bytes()) {
+            Ok(()) => {
+                tracing::debug!(node_id = %next, subsystem = "connectd", "onion msg: forwarded");
+                Ok(())
+            }
+            Err(error) => {
+                let why = match error {
+                    peer_manager::SendOnionError::NotConnected => {
+                        format!("onion msg: unknown next peer {next}")
+                    }
+                    other => format!("onion msg: next peer {next}: {other}"),
+                };
+                self.dropped(source, &why);
+                Err(why)
+            }
+        }
+    }
+
+    fn receive(&self, source: Option<&PublicKey>, received: &Received) -> Outcome {
+        // Only a path_id we made means "over our path"; any other is treated as unsolicited.
+        let pathsecret = received
+            .path_secret()
+            .filter(|secret| self.paths.is_ours(secret));
+        let params = hook_params(&received.payload, pathsecret.as_ref().map(|s| &s[..]));
+        tracing::debug!(
+            subsystem = "lightningd",
+            "Got onionmsg{}{}",
+            if pathsecret.is_some() {
+                " with pathsecret"
+            } else {
+                ""
+            },
+            if received.payload.reply_path.is_some() {
+                " reply_path"
+            } else {
+                ""
+            },
+        );
+        self.received
+            .try_send(ReceivedOnionMessage { pathsecret, params })
+            .map_err(|_| {
+                let why = "onion msg: the hooks' queue is full".to_owned();
+                self.dropped(source, &why);
+                why
+            })
+    }
+
+    fn dropped(&self, source: Option<&PublicKey>, why: &str) {
+        match source {
+            Some(peer) => tracing::debug!(node_id = %peer, subsystem = "connectd", "{why}"),
+            None => tracing::debug!(subsystem = "connectd", "injected {why}"),
+        }
+    }
+}
+
+/// The peer manager's onion message handler: runs on the reader of the peer that sent the
+/// message (after its rate limit), so peeling costs that peer's task only.
+pub(crate) struct PeerOnionHandler(pub(crate) Arc<Relay>);
+
+/// CLN's warning for a 513 that does not decode.
+const BAD_ONION_MESSAGE: &str = "Bad onion_message";
+
+impl OnionMessageHandler for PeerOnionHandler {
+    fn handle(&self, from: &PublicKey, message: &[u8]) -> Option<String> {
+        match OnionMessage::decode(message) {
+            Ok(message) => {
+                let _ = self.0.handle(Some(from), message);
+                None
+            }
+            Err(error) => {
+                tracing::debug!(node_id = %from, subsystem = "connectd", "Bad onion_message: {error}");
+                Some(BAD_ONION_MESSAGE.to_owned())
+            }
+        }
+    }
+}
