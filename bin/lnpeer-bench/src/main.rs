@@ -2,15 +2,16 @@
 //!
 //! ```text
 //! cargo run --release -p lnpeer-bench -- [--quick]
-//!     [--only=handshakes,throughput,echo,rpc,commando,lsps,idle] [--idle-peers=N]
+//!     [--only=handshakes,throughput,echo,rpc,commando,lsps,onion,idle] [--idle-peers=N]
 //! ```
 //!
 //! Each implementation talks to itself, in a fresh runtime per measurement. The table gives
 //! lnpeer, LDK at its best setting (for throughput: the best in-flight window and TCP_NODELAY
 //! cell of a sweep), their ratio, and for throughput the ratio to the bare AEAD limit. The RPC,
-//! commando, LSPS and idle-peer rows run real `lnpeerd` processes (built by this tool with
+//! commando, LSPS, onion and idle-peer rows run real `lnpeerd` processes (built by this tool with
 //! cargo first); the commando rows are each printed beside the same `getinfo` on a local
-//! socket, and the LSPS rows beside LDK's liquidity manager asking itself.
+//! socket, the LSPS rows beside LDK's liquidity manager asking itself, and the onion rows
+//! forward between the same two LDK nodes through lnpeerd or through a third LDK node.
 //!
 //! The same binary is also the helper processes those rows need: a CLN plugin when `lnpeerd`
 //! starts it (`LIGHTNINGD_PLUGIN=1`), and the idle peers' client process (`idle-clients`).
@@ -23,6 +24,7 @@ mod idle;
 mod ldk;
 mod lnpeer;
 mod lsps;
+mod onion;
 mod report;
 mod rpc_path;
 mod stats;
@@ -51,13 +53,14 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The sections `--only` picks from, in the order they run.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "handshakes",
     "throughput",
     "echo",
     "rpc",
     "commando",
     "lsps",
+    "onion",
     "idle",
 ];
 
@@ -234,6 +237,14 @@ fn main() {
 
     if options.wants("lsps") {
         lsps::measure(&mut report, options.count(5_000) as usize);
+    }
+
+    if options.wants("onion") {
+        onion::measure(
+            &mut report,
+            options.count(5_000) as usize,
+            options.count(50_000),
+        );
     }
 
     if options.wants("idle") {

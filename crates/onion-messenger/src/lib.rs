@@ -33,6 +33,8 @@
 //!   ─▶ take_received()               ReceivedOnionMessage { pathsecret, params } for the hooks
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod commands;
 mod path_secret;
 mod relay;
