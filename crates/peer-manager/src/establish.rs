@@ -102,7 +102,7 @@ pub(crate) async fn establish(
         .map_err(io_error)
         .map_err(in_stage(Stage::Handshake))?;
     let handshake_timeout = inner.config.limits.handshake_timeout;
-    let (transport, act_three) =
+    let (mut transport, act_three) =
         tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
             .await
             .unwrap_or(Err(ConnectError::Timeout(handshake_timeout)))
@@ -113,6 +113,10 @@ pub(crate) async fn establish(
     } else {
         Direction::Inbound
     };
+    if let Some(key_log) = &inner.config.key_log {
+        // Before the first frame either way, so no key goes unlogged.
+        transport.set_key_log(key_log.clone());
+    }
     let (mut encryptor, mut decryptor) = transport.split();
 
     let init_timeout = inner.config.limits.init_timeout;

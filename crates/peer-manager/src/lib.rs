@@ -22,7 +22,8 @@
 //!   `writer.rs`: its two tasks; `outbox.rs`: its bounded, encrypt-at-send queue.
 //! * `registry.rs`: every known peer, the one place that changes an entry and its counters.
 //! * `custom.rs`: where received custom messages go; `events.rs`: what callers are told;
-//!   `tasks.rs`: spawning and shutdown; `io_log.rs`: the `[IN]`/`[OUT]` log records.
+//!   `tasks.rs`: spawning and shutdown; `io_log.rs`: the `[IN]`/`[OUT]` log records;
+//!   `key_log.rs`: the file of BOLT 8 keys for Wireshark, when one is asked for.
 //!
 //! # Data path
 //!
@@ -45,6 +46,7 @@ mod error;
 mod establish;
 mod events;
 mod io_log;
+mod key_log;
 mod listener;
 mod manager;
 mod outbox;
@@ -62,5 +64,6 @@ pub use config::*;
 pub use custom::{CustomMessageHandler, CustomMessageSink, SendBatch};
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use events::{ConnectionInfo, Direction, PeerEvent, PeerInfo};
+pub use key_log::KeyLogFile;
 pub use manager::PeerManager;
 pub use outbox::{NotWritten, Outbox, SendError, WriteReceipt};
