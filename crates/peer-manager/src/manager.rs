@@ -259,6 +259,69 @@ impl PeerManager {
         self.inner.registry.custom_gate(id, |owner, _, _| Ok(owner))
     }
 
+    /// Queues `message` (type and payload) for `id` exactly as given, for testing a peer
+    /// (`dev-sendrawmsg`): no type is refused (even, channel, `init`, internal ones all go)
+    /// and no owner is consulted; only a live connection is needed.
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected, or its queue refused the message.
+    pub fn send_raw(&self, id: &PublicKey, message: &[u8]) -> Result<(), SendCustomError> {
+        self.connected(id, |state, connection| {
+            connection
+                .outbox
+                .try_send(message)
+                .map_err(SendCustomError::Queue)?;
+            log_io_as(state, id, "OUT", message);
+            Ok(())
+        })
+    }
+
+    /// Makes the writer of `id`'s connection wait `delay` before each write, until the
+    /// connection closes or this is called again (zero: no delay). For testing how a peer
+    /// copes with a slow one (`dev-peer-write-delay`).
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected.
+    pub fn set_write_delay(
+        &self,
+        id: &PublicKey,
+        delay: std::time::Duration,
+    ) -> Result<(), SendCustomError> {
+        self.connected(id, |_, connection| {
+            connection.outbox.set_write_delay(delay);
+            Ok(())
+        })
+    }
+
+    /// The checks of [`PeerManager::send_raw`] and [`PeerManager::set_write_delay`] without
+    /// acting (the RPC `check` command).
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected.
+    pub fn check_connected(&self, id: &PublicKey) -> Result<(), SendCustomError> {
+        self.connected(id, |_, _| Ok(()))
+    }
+
+    /// `then` on `id`'s live connection; the peer must be known and connected.
+    fn connected<T>(
+        &self,
+        id: &PublicKey,
+        then: impl FnOnce(
+            &subdaemon_state::PeerState,
+            &crate::registry::Connection,
+        ) -> Result<T, SendCustomError>,
+    ) -> Result<T, SendCustomError> {
+        self.inner
+            .registry
+            .with_connection(id, then)
+            .unwrap_or_else(|| {
+                Err(match self.inner.registry.info(id) {
+                    None => SendCustomError::NoSuchPeer,
+                    Some(_) => SendCustomError::Refused(subdaemon_state::SendRefused::NotConnected),
+                })
+            })
+    }
+
     /// Delivers custom messages to `sink` from now on, with backpressure (see
     /// [`CustomMessageSink`]). Custom messages have one consumer, set once: a later call, or
     /// one after [`PeerManager::set_custom_handler`], is ignored and returns false.

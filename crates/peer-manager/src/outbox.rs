@@ -100,6 +100,8 @@ struct Shared {
     work: Notify,
     /// Woken when bytes have been written or the connection closed: senders waiting for room.
     room: Notify,
+    /// Woken when the write delay changes, so a writer sleeping on the old one starts over.
+    delay_changed: Notify,
     custom_limit: usize,
     control_limit: usize,
 }
@@ -131,6 +133,9 @@ struct State {
     accepted: u64,
     written: u64,
     phase: Phase,
+    /// `dev-peer-write-delay`: only the writer task writes, and it waits this long before
+    /// each write. Zero (the default) is no delay.
+    write_delay: Duration,
 }
 
 /// How a flush ended.
@@ -144,6 +149,8 @@ pub(crate) enum Flushed {
     WouldBlock,
     /// Writing failed; the connection is closed.
     Failed(io::ErrorKind),
+    /// A write delay is set: only the writer task writes.
+    Delayed,
 }
 
 /// An empty buffer to keep for later, or none if it grew past [`IDLE_BUFFER`].
@@ -186,10 +193,12 @@ impl Outbox {
                     accepted: 0,
                     written: 0,
                     phase: Phase::Open,
+                    write_delay: Duration::ZERO,
                 }),
                 socket,
                 work: Notify::new(),
                 room: Notify::new(),
+                delay_changed: Notify::new(),
                 custom_limit,
                 control_limit,
             }),
@@ -322,6 +331,7 @@ impl Outbox {
         // The clock is read only when it can decide: in a burst the queue is not empty.
         let write_now = alone
             && frame <= DIRECT_WRITE_MAX
+            && state.write_delay.is_zero()
             && state
                 .last_write
                 .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
@@ -336,19 +346,28 @@ impl Outbox {
     /// Writes what is queued without waiting: everything, or until the socket is full (then
     /// the writer task is woken to wait for room), or nothing if another task is writing.
     pub(crate) fn flush(&self) -> Flushed {
-        let flushed = self.write_queued();
-        // The writer task waits for room, or notices the failure and ends the connection.
-        if matches!(flushed, Flushed::WouldBlock | Flushed::Failed(_)) {
+        let flushed = self.write_queued(false);
+        // The writer task waits for room, or the write delay, or notices the failure and ends
+        // the connection.
+        if matches!(
+            flushed,
+            Flushed::WouldBlock | Flushed::Failed(_) | Flushed::Delayed
+        ) {
             self.shared.work.notify_one();
         }
         flushed
     }
 
-    fn write_queued(&self) -> Flushed {
+    /// Writes what is queued; a task other than the `writer` leaves it to the writer task
+    /// while a write delay is set.
+    fn write_queued(&self, writer: bool) -> Flushed {
         let mut batch = {
             let mut state = self.state();
             if state.flushing {
                 return Flushed::Busy;
+            }
+            if !writer && !state.write_delay.is_zero() {
+                return Flushed::Delayed;
             }
             if state.queued.is_empty() {
                 return Flushed::Drained;
@@ -424,6 +443,24 @@ impl Outbox {
         self.shared.room.notify_waiters();
     }
 
+    /// Makes the writer task wait `delay` before each write from now on, and the only one to
+    /// write (`dev-peer-write-delay`); zero writes without delay again.
+    pub(crate) fn set_write_delay(&self, delay: Duration) {
+        self.state().write_delay = delay;
+        self.shared.delay_changed.notify_waiters();
+        self.shared.work.notify_one();
+    }
+
+    /// How long queued bytes wait before the writer task writes them, when they are there.
+    fn pending_delay(&self) -> Duration {
+        let state = self.state();
+        if state.queued.is_empty() {
+            Duration::ZERO
+        } else {
+            state.write_delay
+        }
+    }
+
     /// Encrypted bytes waiting to be written.
     pub fn queued_bytes(&self) -> usize {
         self.state().unsent
@@ -451,7 +488,19 @@ impl Outbox {
             let work = self.shared.work.notified();
             tokio::pin!(work);
             work.as_mut().enable();
-            match self.write_queued() {
+            // Registered before the delay is read, so a change in between is not missed.
+            let delay_changed = self.shared.delay_changed.notified();
+            tokio::pin!(delay_changed);
+            delay_changed.as_mut().enable();
+            let delay = self.pending_delay();
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    // Cleared or changed: start over with the new delay.
+                    () = delay_changed => continue,
+                }
+            }
+            match self.write_queued(true) {
                 Flushed::Drained => {
                     let closing = {
                         let mut state = self.state();
@@ -481,6 +530,8 @@ impl Outbox {
                 Flushed::Failed(kind) => {
                     return format!("write failed: {}", io::Error::from(kind));
                 }
+                // Only other tasks are sent away by the delay.
+                Flushed::Delayed => work.await,
             }
         }
     }
