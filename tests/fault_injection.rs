@@ -145,3 +145,107 @@ fn dev_peer_write_delay_holds_back_our_writes_to_that_peer() {
         .unwrap_err();
     assert!(error_message(&error).starts_with("delay_ms: "), "{error}");
 }
+
+/// The script the dev-disconnect test follows, point by point.
+const SCRIPT: &str = "\
+$32769
++UNKNOWN 32771*2
+-WIRE_INIT
+@32769
+-WIRE_PING
+";
+
+#[test]
+fn dev_disconnect_points_fire_in_order_as_the_peer_sees_them() {
+    let files = tempfile::tempdir().unwrap();
+    let script = files.path().join("dev_disconnect");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let a = Node::start(&[&format!("--dev-disconnect={}", script.display())]);
+    let b = Node::start(&[]);
+    a.wait_for_log("dev_disconnect: 5 points from");
+    b.connect(&a);
+
+    // `$32769`: the first 32769 is dropped, silently; the next goes. `+UNKNOWN 32771*2`: the
+    // second 32771 is sent, then a closes.
+    for message in ["8001aa", "8001bb", "8003cc", "8003dd"] {
+        a.rpc("sendcustommsg", json!([b.id, message]));
+    }
+    b.wait_for_log("[IN] 8003dd");
+    wait_until(|| !connected(&b, &a));
+    let log = b.log();
+    assert!(!log.contains("[IN] 8001aa"), "the dropped message arrived");
+    let order: Vec<usize> = ["[IN] 8001bb", "[IN] 8003cc", "[IN] 8003dd"]
+        .iter()
+        .map(|needle| log.find(needle).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "in order");
+    a.wait_for_log("dev_disconnect: $32769 (UNKNOWN 32769)");
+    a.wait_for_log("dev_disconnect: +UNKNOWN 32771 (UNKNOWN 32771)");
+
+    // `-WIRE_INIT`: the next connection ends before a sends its init.
+    let refused = b.try_rpc("connect", json!([a.address()])).unwrap_err();
+    assert!(!connected(&b, &a), "{refused}");
+    a.wait_for_log("dev_disconnect: -WIRE_INIT (WIRE_INIT)");
+
+    // `@32769`: dropped, and the connection closed; the sender is told it was sent.
+    b.connect(&a);
+    a.rpc("sendcustommsg", json!([b.id, "8001ee"]));
+    wait_until(|| !connected(&b, &a));
+    assert!(
+        !b.log().contains("[IN] 8001ee"),
+        "the dropped message arrived"
+    );
+    a.wait_for_log("dev_disconnect: @32769 (UNKNOWN 32769)");
+
+    // `-WIRE_PING`: a's ping is not sent; the connection closes instead.
+    b.connect(&a);
+    let error = a.try_rpc("ping", json!([b.id])).unwrap_err();
+    assert!(!error_message(&error).is_empty(), "{error}");
+    wait_until(|| !connected(&b, &a));
+    a.wait_for_log("dev_disconnect: -WIRE_PING (WIRE_PING)");
+
+    // The script is done: everything goes as usual.
+    b.connect(&a);
+    a.rpc("sendcustommsg", json!([b.id, "8001ff"]));
+    b.wait_for_log("[IN] 8001ff");
+    b.rpc("ping", json!([a.id]));
+    assert!(connected(&b, &a));
+}
+
+#[test]
+fn a_bad_dev_disconnect_file_stops_the_node_naming_the_line() {
+    let dir = Node::new_dir();
+    let script = dir.path().join("dev_disconnect");
+    std::fs::write(&script, "-WIRE_PING\n-WIRE_PONG*0\n").unwrap();
+    let output = std::process::Command::new(lnpeer_tests::node::binary("lnpeerd"))
+        .arg(format!("--lightning-dir={}", dir.path().display()))
+        .arg("--network=regtest")
+        .arg("--bind-addr=127.0.0.1:0")
+        .arg("--developer")
+        .arg(format!("--dev-disconnect={}", script.display()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--dev-disconnect {}: line 2: dev_disconnect invalid count: '-WIRE_PONG*0'",
+            script.display()
+        )),
+        "{stderr}"
+    );
+
+    let without_developer = std::process::Command::new(lnpeer_tests::node::binary("lnpeerd"))
+        .arg(format!("--lightning-dir={}", dir.path().display()))
+        .arg("--network=regtest")
+        .arg(format!("--dev-disconnect={}", script.display()))
+        .output()
+        .unwrap();
+    assert!(!without_developer.status.success());
+    assert!(
+        String::from_utf8_lossy(&without_developer.stderr)
+            .contains("--dev-disconnect: requires --developer"),
+        "{}",
+        String::from_utf8_lossy(&without_developer.stderr)
+    );
+}

@@ -179,6 +179,9 @@ impl Node {
         if let Some(key_log) = key_log(config) {
             peer_config.key_log = Some(key_log?);
         }
+        if let Some(path) = &config.dev_disconnect {
+            peer_config.dev_disconnect = Some(dev_disconnect(path)?);
+        }
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
         let wildcard = [format!(":{}", network.default_port())];
         let addresses = if config.addr.is_empty() && config.bind_addr.is_empty() {
@@ -564,6 +567,21 @@ fn key_log(config: &Config) -> Option<Result<Arc<dyn noise_transport::KeyLog>, N
             path.display()
         ))),
     })
+}
+
+/// The `--dev-disconnect` file, read and parsed once.
+fn dev_disconnect(path: &std::path::Path) -> Result<peer_protocol::DevDisconnect, NodeError> {
+    let refuse = |error: &dyn std::fmt::Display| {
+        NodeError::Developer(format!("--dev-disconnect {}: {error}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| refuse(&error))?;
+    let script = peer_protocol::DevDisconnect::parse(&text).map_err(|error| refuse(&error))?;
+    tracing::info!(
+        "dev_disconnect: {} points from {}",
+        script.points().len(),
+        path.display()
+    );
+    Ok(script)
 }
 
 /// Remembers where we reached each peer we dialed, so peers with channels can be redialled

@@ -67,6 +67,9 @@ pub struct PeerManagerConfig {
     /// Told every BOLT 8 key of every connection (a [`crate::KeyLogFile`] for Wireshark);
     /// `None`, the default, logs no key.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// `--dev-disconnect`: CLN's script of points where our side closes a connection or
+    /// drops a message on purpose, shared by all connections; `None`, the default, is none.
+    pub dev_disconnect: Option<peer_protocol::DevDisconnect>,
 }
 
 impl PeerManagerConfig {
@@ -88,6 +91,7 @@ impl PeerManagerConfig {
             redial_backoff_min: REDIAL_BACKOFF_MIN,
             redial_backoff_max: REDIAL_BACKOFF_MAX,
             key_log: None,
+            dev_disconnect: None,
         }
     }
 }

@@ -60,9 +60,20 @@ pub(crate) struct Inner {
     pub(crate) allowed_even: RwLock<HashSet<u16>>,
     pub(crate) custom: OnceLock<CustomRoute>,
     pub(crate) pending_handshakes: Arc<Mutex<PendingHandshakes>>,
+    /// The `--dev-disconnect` script as the connections consume it.
+    pub(crate) dev_disconnect: Option<Arc<Mutex<peer_protocol::DevDisconnect>>>,
 }
 
 impl Inner {
+    /// The `--dev-disconnect` script, for a connection to `peer`.
+    pub(crate) fn dev_disconnect_hook(
+        &self,
+        peer: PublicKey,
+    ) -> Option<crate::outbox::DevDisconnectHook> {
+        let script = self.dev_disconnect.clone()?;
+        Some(crate::outbox::DevDisconnectHook { script, peer })
+    }
+
     /// Whether a plugin allowed the even type `ty`.
     pub(crate) fn allows_even(&self, ty: u16) -> bool {
         self.allowed_even
@@ -97,7 +108,12 @@ impl PeerManager {
             websocket_addrs.push(listener.local_addr()?);
             listeners.push((listener, Listening::WebSocket));
         }
+        let dev_disconnect = config
+            .dev_disconnect
+            .clone()
+            .map(|script| Arc::new(Mutex::new(script)));
         let inner = Arc::new(Inner {
+            dev_disconnect,
             node_id: PublicKey::from_secret_key_global(&config.node_secret),
             static_key: StaticKey::new(&config.node_secret),
             known: peer_protocol::known_features(&config.features),

@@ -20,9 +20,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::stream::WriteHalf;
-use noise_transport::{Encryptor, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
+use noise_transport::{Encryptor, PublicKey, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
+use peer_protocol::{DevDisconnect, DisconnectAction};
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use wire::MsgType;
 
 /// Why a message could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +138,30 @@ struct State {
     /// `dev-peer-write-delay`: only the writer task writes, and it waits this long before
     /// each write. Zero (the default) is no delay.
     write_delay: Duration,
+    /// `--dev-disconnect`: the node's script, consulted for every message sent.
+    dev_disconnect: Option<DevDisconnectHook>,
+    /// Why the connection closes once `Closing` is done, when it is not a warning's close.
+    close_reason: Option<String>,
+}
+
+/// The node's `--dev-disconnect` script, shared by all connections (as CLN's connectd shares
+/// one), and the peer this connection is to, for the log.
+#[derive(Debug, Clone)]
+pub(crate) struct DevDisconnectHook {
+    pub(crate) script: Arc<Mutex<DevDisconnect>>,
+    pub(crate) peer: PublicKey,
+}
+
+impl DevDisconnectHook {
+    /// The point `message` fires, if any (consumed), logged as CLN logs it.
+    pub(crate) fn on_send(&self, message: &[u8]) -> Option<(DisconnectAction, String)> {
+        let ty = MsgType(u16::from_be_bytes([*message.first()?, *message.get(1)?]));
+        let mut script = self.script.lock().unwrap_or_else(|e| e.into_inner());
+        let point = script.on_send(ty)?;
+        let reason = format!("dev_disconnect: {} ({})", point.line, ty.name());
+        tracing::debug!(node_id = %self.peer, subsystem = "connectd", "{reason}");
+        Some((point.action, reason))
+    }
 }
 
 /// How a flush ended.
@@ -194,6 +220,8 @@ impl Outbox {
                     written: 0,
                     phase: Phase::Open,
                     write_delay: Duration::ZERO,
+                    dev_disconnect: None,
+                    close_reason: None,
                 }),
                 socket,
                 work: Notify::new(),
@@ -314,6 +342,30 @@ impl Outbox {
                 len: message.len(),
                 limit,
             });
+        }
+        let fired = state
+            .dev_disconnect
+            .as_ref()
+            .and_then(|hook| hook.on_send(message));
+        if let Some((action, reason)) = fired {
+            let closes = matches!(
+                action,
+                DisconnectAction::Before | DisconnectAction::After | DisconnectAction::DropAndClose
+            );
+            if closes {
+                // What was queued before still goes out; then the writer closes.
+                state.phase = Phase::Closing;
+                state.close_reason = Some(reason);
+                self.shared.work.notify_one();
+            }
+            match action {
+                DisconnectAction::Before => return Err(SendError::Closed),
+                // Dropped as if sent: the sender cannot tell, as with a lost message.
+                DisconnectAction::Drop | DisconnectAction::DropAndClose => {
+                    return Ok((AfterSend::Nothing, state.accepted));
+                }
+                DisconnectAction::After | DisconnectAction::Pass => {}
+            }
         }
         let State {
             encryptor, queued, ..
@@ -443,6 +495,11 @@ impl Outbox {
         self.shared.room.notify_waiters();
     }
 
+    /// Consults `hook` for every message sent from now on (`--dev-disconnect`).
+    pub(crate) fn set_dev_disconnect(&self, hook: DevDisconnectHook) {
+        self.state().dev_disconnect = Some(hook);
+    }
+
     /// Makes the writer task wait `delay` before each write from now on, and the only one to
     /// write (`dev-peer-write-delay`); zero writes without delay again.
     pub(crate) fn set_write_delay(&self, delay: Duration) {
@@ -507,15 +564,20 @@ impl Outbox {
                         match state.phase {
                             Phase::Closing if state.queued.is_empty() && !state.flushing => {
                                 state.phase = Phase::Closed;
-                                Some("closed after warning")
+                                Some(
+                                    state
+                                        .close_reason
+                                        .take()
+                                        .unwrap_or_else(|| "closed after warning".to_owned()),
+                                )
                             }
-                            Phase::Closed => Some("closed"),
+                            Phase::Closed => Some("closed".to_owned()),
                             Phase::Open | Phase::Closing => None,
                         }
                     };
                     if let Some(reason) = closing {
                         self.shared.room.notify_waiters();
-                        return reason.to_owned();
+                        return reason;
                     }
                     work.await;
                 }
