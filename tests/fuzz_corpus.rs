@@ -68,6 +68,14 @@ fn commando_chunks() {
 }
 
 #[test]
+fn dev_disconnect_parsing() {
+    replay(
+        "dev_disconnect_parsing",
+        peer_protocol::fuzzing::dev_disconnect_parsing,
+    );
+}
+
+#[test]
 fn lsps0_message() {
     replay("lsps0_message", lsps0::fuzzing::message);
 }

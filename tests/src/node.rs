@@ -84,8 +84,23 @@ impl Node {
     /// # Panics
     /// If it does not start in time.
     pub fn start_in(dir: tempfile::TempDir, developer: bool, extra: &[&str]) -> Node {
+        Node::start_with_env(dir, developer, extra, &[])
+    }
+
+    /// Starts a node in `dir` like [`Node::start_in`], with these environment variables set
+    /// (e.g. `LIGHTNINGKEYLOGFILE`).
+    ///
+    /// # Panics
+    /// If it does not start in time.
+    pub fn start_with_env(
+        dir: tempfile::TempDir,
+        developer: bool,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Node {
         let port = free_port();
         let child = Command::new(binary("lnpeerd"))
+            .envs(env.iter().copied())
             .arg(format!("--lightning-dir={}", dir.path().display()))
             .arg("--network=regtest")
             .arg(format!("--bind-addr=127.0.0.1:{port}"))

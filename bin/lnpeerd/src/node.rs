@@ -55,6 +55,8 @@ pub enum NodeError {
     Runes(String),
     /// The inbox could not be opened.
     Inbox(String),
+    /// A `--developer` aid could not be set up: the key log, the dev-disconnect file.
+    Developer(String),
 }
 
 impl std::fmt::Display for NodeError {
@@ -71,6 +73,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Plugins(error) => write!(f, "{error}"),
             NodeError::Runes(error) => write!(f, "rune store: {error}"),
             NodeError::Inbox(error) => write!(f, "custom message inbox: {error}"),
+            NodeError::Developer(error) => write!(f, "{error}"),
         }
     }
 }
@@ -178,6 +181,12 @@ impl Node {
             network.default_port(),
         );
         peer_config.limits = config.limits.clone();
+        if let Some(key_log) = key_log(config) {
+            peer_config.key_log = Some(key_log?);
+        }
+        if let Some(path) = &config.dev_disconnect {
+            peer_config.dev_disconnect = Some(dev_disconnect(path)?);
+        }
         // As lightningd's autolisten: with no address given, all interfaces on the default port.
         let wildcard = [format!(":{}", network.default_port())];
         let addresses = if config.addr.is_empty() && config.bind_addr.is_empty() {
@@ -554,6 +563,49 @@ impl NodeControl for Controller {
     fn stored_sends(&self) -> Option<&dyn rpc::StoredSendQueue> {
         Some(&*self.stored_sends)
     }
+}
+
+/// The environment variable that asks for a key log, as ptarmigan reads it and Wireshark's
+/// lightning-dissector documents it.
+pub const KEY_LOG_ENV: &str = "LIGHTNINGKEYLOGFILE";
+
+/// The key log asked for: `--dev-keylog-file`, else `$LIGHTNINGKEYLOGFILE` (non-empty), opened
+/// to append; `None` when neither is set.
+fn key_log(config: &Config) -> Option<Result<Arc<dyn noise_transport::KeyLog>, NodeError>> {
+    let path = config.dev_keylog_file.clone().or_else(|| {
+        std::env::var_os(KEY_LOG_ENV)
+            .filter(|value| !value.is_empty())
+            .map(std::path::PathBuf::from)
+    })?;
+    Some(match peer_manager::KeyLogFile::open(&path) {
+        Ok(file) => {
+            tracing::warn!(
+                "Appending every BOLT 8 key to {}: whoever can read it can decrypt this \
+                 node's peer traffic",
+                path.display()
+            );
+            Ok(Arc::new(file))
+        }
+        Err(error) => Err(NodeError::Developer(format!(
+            "cannot open the key log {}: {error}",
+            path.display()
+        ))),
+    })
+}
+
+/// The `--dev-disconnect` file, read and parsed once.
+fn dev_disconnect(path: &std::path::Path) -> Result<peer_protocol::DevDisconnect, NodeError> {
+    let refuse = |error: &dyn std::fmt::Display| {
+        NodeError::Developer(format!("--dev-disconnect {}: {error}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| refuse(&error))?;
+    let script = peer_protocol::DevDisconnect::parse(&text).map_err(|error| refuse(&error))?;
+    tracing::info!(
+        "dev_disconnect: {} points from {}",
+        script.points().len(),
+        path.display()
+    );
+    Ok(script)
 }
 
 /// Remembers where we reached each peer we dialed, so peers with channels can be redialled

@@ -79,6 +79,14 @@ pub struct Config {
     /// `--dev-force-privkey` (developer only): the node key to use instead of the one derived
     /// from `hsm_secret`, e.g. `00..01` for test harnesses that expect a known node id.
     pub dev_force_privkey: Option<[u8; 32]>,
+    /// `--dev-keylog-file` (developer only), resolved against the network directory: append
+    /// every BOLT 8 key to this file for Wireshark, as the `LIGHTNINGKEYLOGFILE` environment
+    /// variable does (the node reads that; this option wins over it).
+    pub dev_keylog_file: Option<PathBuf>,
+    /// `--dev-disconnect` (developer only), resolved against the network directory: CLN's
+    /// file of disconnection points (`-WIRE_PING`, `+WIRE_INIT`, ...), which the node reads
+    /// at start.
+    pub dev_disconnect: Option<PathBuf>,
     /// `--plugin`, `--important-plugin` and `--plugin-dir`, in the order given (after
     /// `--clear-plugins`).
     pub plugins: Vec<PluginSource>,
@@ -184,6 +192,8 @@ impl Config {
                 .chain(&cmdline)
                 .any(|setting| setting.name == "developer"),
             dev_force_privkey: None,
+            dev_keylog_file: None,
+            dev_disconnect: None,
             plugins: Vec::new(),
             disabled_plugins: Vec::new(),
             default_plugin_dir: true,
@@ -305,6 +315,17 @@ impl Config {
             "dev-force-privkey" => {
                 setting.require_developer(self.developer)?;
                 self.dev_force_privkey = Some(parse_privkey(setting, value)?);
+            }
+            "dev-keylog-file" | "dev-disconnect" => {
+                setting.require_developer(self.developer)?;
+                if value.is_empty() {
+                    return Err(setting.invalid("requires a path"));
+                }
+                let path = Some(network_dir.join(value));
+                match spec.name {
+                    "dev-keylog-file" => self.dev_keylog_file = path,
+                    _ => self.dev_disconnect = path,
+                }
             }
             "plugin" | "important-plugin" | "plugin-dir" | "disable-plugin" => {
                 if value.is_empty() {
@@ -432,6 +453,8 @@ mod tests {
                 log_file: None,
                 developer: false,
                 dev_force_privkey: None,
+                dev_keylog_file: None,
+                dev_disconnect: None,
                 plugins: vec![],
                 disabled_plugins: vec![],
                 default_plugin_dir: true,
@@ -525,6 +548,20 @@ mod tests {
                     let mut key = [0; 32];
                     key[31] = 0x1f;
                     c.dev_force_privkey = Some(key);
+                },
+            ),
+            (
+                &["--developer", "--dev-keylog-file=keys.log"],
+                |c, ldir| {
+                    c.developer = true;
+                    c.dev_keylog_file = Some(ldir.join("bitcoin/keys.log"));
+                },
+            ),
+            (
+                &["--dev-disconnect=/tmp/dev_disconnect", "--developer"],
+                |c, _| {
+                    c.developer = true;
+                    c.dev_disconnect = Some("/tmp/dev_disconnect".into());
                 },
             ),
             (&["--"], |_, _| {}),
@@ -660,6 +697,18 @@ mod tests {
             (
                 &["--dev-force-privkey=0000000000000000000000000000000000000000000000000000000000000001"],
                 "--dev-force-privkey: requires --developer",
+            ),
+            (
+                &["--dev-keylog-file=keys.log"],
+                "--dev-keylog-file: requires --developer",
+            ),
+            (
+                &["--dev-disconnect=script"],
+                "--dev-disconnect: requires --developer",
+            ),
+            (
+                &["--developer", "--dev-disconnect="],
+                "--dev-disconnect: requires a path",
             ),
             (
                 &["--developer", "--dev-force-privkey=01"],
@@ -861,6 +910,8 @@ mod tests {
                 rpc_file: ldir.join("regtest/rpc"),
                 developer: true,
                 dev_force_privkey: None,
+                dev_keylog_file: None,
+                dev_disconnect: None,
                 plugins: vec![],
                 disabled_plugins: vec![],
                 default_plugin_dir: true,

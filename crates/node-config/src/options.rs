@@ -128,6 +128,19 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
         "Force HSM to use this as node private key (requires --developer)",
     ),
     value(
+        "dev-keylog-file",
+        "<path>",
+        Some("$LIGHTNINGKEYLOGFILE"),
+        "Append every BOLT 8 key to this file, for Wireshark's lightning-dissector: whoever \
+         reads it can decrypt the traffic (requires --developer)",
+    ),
+    value(
+        "dev-disconnect",
+        "<filename>",
+        None,
+        "File containing disconnection points (requires --developer)",
+    ),
+    value(
         "plugin",
         "<path>",
         Some("none"),

@@ -25,6 +25,10 @@
 //! socket read into dec.read_buffer(); dec.commit(n); while let Some(m) = dec.next_message()? {..}
 //! ```
 //!
+//! A debugging tool can learn every cipher key, each when it is first used, through a
+//! [`KeyLog`] set with [`Transport::set_key_log`] (the key log that Wireshark's
+//! lightning-dissector reads); this crate writes no log itself.
+//!
 //! A node that makes many handshakes builds one [`StaticKey`] and starts each with
 //! `from_static_key`, so its public key is derived once rather than per handshake.
 //!
@@ -41,6 +45,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
+mod key_log;
 mod transport;
 
 pub use crypto::AEAD_BACKEND;
@@ -49,6 +54,7 @@ pub use handshake::{
     AwaitingActThree, InitiatorHandshake, ResponderHandshake, StaticKey, ACT_ONE_LEN,
     ACT_THREE_LEN, ACT_TWO_LEN,
 };
+pub use key_log::{KeyDirection, KeyLog};
 pub use secp256k1::{PublicKey, SecretKey};
 pub use transport::{
     Decryptor, Encryptor, Transport, FRAME_OVERHEAD, LENGTH_HEADER_LEN, MAX_MESSAGE_LEN,

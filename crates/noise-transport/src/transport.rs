@@ -5,11 +5,13 @@
 //! A frame is `encrypt(be16(len)) || encrypt(message)`: 18 + len + 16 bytes.
 
 use std::fmt;
+use std::sync::Arc;
 
 use secp256k1::PublicKey;
 
 use crate::crypto::{self, Key, TAG_LEN};
 use crate::error::{DecryptError, MessageLengthError};
+use crate::key_log::{KeyDirection, KeyLog};
 
 /// Shortest message: a 2-byte type with no payload (BOLT 1).
 pub const MIN_MESSAGE_LEN: usize = 2;
@@ -73,7 +75,10 @@ pub struct Transport {
 impl Transport {
     pub(crate) fn new(send: CipherState, recv: CipherState, remote_static: PublicKey) -> Self {
         Transport {
-            encryptor: Encryptor { cipher: send },
+            encryptor: Encryptor {
+                cipher: send,
+                key_log: None,
+            },
             decryptor: Decryptor::with_cipher(recv),
             remote_static,
         }
@@ -82,6 +87,13 @@ impl Transport {
     /// The peer's static key: its node id, authenticated by the handshake.
     pub fn remote_static(&self) -> &PublicKey {
         &self.remote_static
+    }
+
+    /// Reports both directions' keys to `log` from now on, each when it is first used (see
+    /// [`KeyLog`]). Set it before the first message, so that no key goes unreported.
+    pub fn set_key_log(&mut self, log: Arc<dyn KeyLog>) {
+        self.encryptor.key_log = Some(log.clone());
+        self.decryptor.key_log = Some(log);
     }
 
     /// Splits into the sending and receiving halves, for a writer task and a reader task.
@@ -101,6 +113,8 @@ impl fmt::Debug for Transport {
 /// The sending half: turns messages into frames.
 pub struct Encryptor {
     cipher: CipherState,
+    /// Told of each key at its first length header ([`Transport::set_key_log`]).
+    key_log: Option<Arc<dyn KeyLog>>,
 }
 
 impl Encryptor {
@@ -109,7 +123,13 @@ impl Encryptor {
     pub fn from_keys(chaining_key: [u8; 32], key: [u8; 32]) -> Self {
         Encryptor {
             cipher: CipherState::new(Key(chaining_key), Key(key)),
+            key_log: None,
         }
+    }
+
+    /// Reports this direction's keys to `log` from the next frame on (see [`KeyLog`]).
+    pub fn set_key_log(&mut self, log: Arc<dyn KeyLog>) {
+        self.key_log = Some(log);
     }
 
     /// Appends one frame carrying `message` (type and payload) to `out`. Call it for several
@@ -130,8 +150,16 @@ impl Encryptor {
         let header_start = out.len();
         out.reserve(FRAME_OVERHEAD + len);
         out.extend_from_slice(&(len as u16).to_be_bytes());
+        // Nonce 0 is always a length header: the first use of a new key.
+        let new_key = self.cipher.nonce == 0;
         let tag = self.cipher.seal(&mut out[header_start..]);
         out.extend_from_slice(&tag);
+        if new_key {
+            if let Some(log) = &self.key_log {
+                // Still the key just used: rotation happens at nonce 1000, not 1.
+                log.log_key(KeyDirection::Sending, &tag, &self.cipher.key.0);
+            }
+        }
 
         let body_start = out.len();
         out.extend_from_slice(message);
@@ -164,6 +192,8 @@ pub struct Decryptor {
     /// The authenticated length of the current frame once its header is decrypted.
     body_len: Option<u16>,
     failed: Option<DecryptError>,
+    /// Told of each key at its first length header ([`Transport::set_key_log`]).
+    key_log: Option<Arc<dyn KeyLog>>,
 }
 
 impl Decryptor {
@@ -175,7 +205,13 @@ impl Decryptor {
             end: 0,
             body_len: None,
             failed: None,
+            key_log: None,
         }
+    }
+
+    /// Reports this direction's keys to `log` from the next frame on (see [`KeyLog`]).
+    pub fn set_key_log(&mut self, log: Arc<dyn KeyLog>) {
+        self.key_log = Some(log);
     }
 
     /// A decryptor from raw key material, for the BOLT 8 message vectors and fuzzing.
@@ -262,10 +298,22 @@ impl Decryptor {
                     return Ok(None);
                 }
                 let header = &mut self.buf[self.start..self.start + LENGTH_HEADER_LEN];
+                // Nonce 0 is always a length header: the first use of a new key. The tag is
+                // copied before opening, which may overwrite it.
+                let new_key_tag = (self.cipher.nonce == 0 && self.key_log.is_some()).then(|| {
+                    let mut tag = [0u8; TAG_LEN];
+                    tag.copy_from_slice(&header[2..]);
+                    tag
+                });
                 if self.cipher.open(header).is_err() {
                     return Err(self.fail(DecryptError::BadLengthTag));
                 }
                 let len = u16::from_be_bytes([header[0], header[1]]);
+                if let (Some(tag), Some(log)) = (new_key_tag, &self.key_log) {
+                    // Only an authenticated header is logged. The key is still the one just
+                    // used: rotation happens at nonce 1000, not 1.
+                    log.log_key(KeyDirection::Receiving, &tag, &self.cipher.key.0);
+                }
                 if usize::from(len) < MIN_MESSAGE_LEN {
                     return Err(self.fail(DecryptError::MessageTooShort { len }));
                 }
@@ -338,6 +386,7 @@ mod tests {
         (
             Encryptor {
                 cipher: CipherState::new(Key([1; 32]), Key([2; 32])),
+                key_log: None,
             },
             Decryptor::with_cipher(CipherState::new(Key([1; 32]), Key([2; 32]))),
         )
@@ -398,5 +447,61 @@ mod tests {
             while dec.next_message().unwrap().is_some() {}
         }
         assert!(dec.buf.len() <= READ_WINDOW + LENGTH_HEADER_LEN + 100);
+    }
+
+    /// One report: direction, length header tag, key.
+    type Report = (KeyDirection, [u8; 16], [u8; 32]);
+
+    /// Every key reported, in order.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<Report>>);
+
+    impl KeyLog for Recorded {
+        fn log_key(&self, direction: KeyDirection, length_mac: &[u8; 16], key: &[u8; 32]) {
+            self.0.lock().unwrap().push((direction, *length_mac, *key));
+        }
+    }
+
+    #[test]
+    fn key_log_reports_each_key_with_the_tag_of_its_first_length_header() {
+        let (mut enc, mut dec) = pair();
+        let log = Arc::new(Recorded::default());
+        enc.set_key_log(log.clone());
+        dec.set_key_log(log.clone());
+        // 1001 messages: keys start at messages 0, 500 and 1000.
+        let mut frames = Vec::new();
+        let mut keys_in_use = Vec::new();
+        for i in 0..1001u32 {
+            if enc.cipher.nonce == 0 {
+                keys_in_use.push(enc.cipher.key.0);
+            }
+            let mut frame = Vec::new();
+            enc.encrypt_into(&i.to_be_bytes(), &mut frame).unwrap();
+            dec.push(&frame);
+            assert_eq!(dec.next_message().unwrap(), Some(&i.to_be_bytes()[..]));
+            frames.push(frame);
+        }
+        let logged = log.0.lock().unwrap();
+        assert_eq!(logged.len(), 6, "three keys, each logged by both halves");
+        for (n, first_message) in [0usize, 500, 1000].into_iter().enumerate() {
+            let mac: [u8; 16] = frames[first_message][2..18].try_into().unwrap();
+            let key = keys_in_use[n];
+            assert_eq!(logged[2 * n], (KeyDirection::Sending, mac, key));
+            assert_eq!(logged[2 * n + 1], (KeyDirection::Receiving, mac, key));
+        }
+        assert_ne!(keys_in_use[0], keys_in_use[1]);
+    }
+
+    #[test]
+    fn key_log_is_silent_for_a_forged_first_header() {
+        let (mut enc, mut dec) = pair();
+        let log = Arc::new(Recorded::default());
+        dec.set_key_log(log.clone());
+        let mut frame = Vec::new();
+        enc.encrypt_into(b"\x00\x12", &mut frame).unwrap();
+        frame[3] ^= 1;
+        dec.push(&frame);
+        assert_eq!(dec.next_message(), Err(DecryptError::BadLengthTag));
+        assert!(log.0.lock().unwrap().is_empty());
     }
 }

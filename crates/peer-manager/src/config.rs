@@ -2,10 +2,11 @@
 //! limits users can set are `node_config`'s table ([`Limits`]); the rest are here.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use node_config::Limits;
-use noise_transport::SecretKey;
+use noise_transport::{KeyLog, SecretKey};
 use wire::{ChainHash, Features};
 
 /// Time an outgoing dial may take to resolve the host and open the TCP connection. 60 s is
@@ -63,6 +64,12 @@ pub struct PeerManagerConfig {
     pub redial_backoff_min: Duration,
     /// See [`REDIAL_BACKOFF_MAX`].
     pub redial_backoff_max: Duration,
+    /// Told every BOLT 8 key of every connection (a [`crate::KeyLogFile`] for Wireshark);
+    /// `None`, the default, logs no key.
+    pub key_log: Option<Arc<dyn KeyLog>>,
+    /// `--dev-disconnect`: CLN's script of points where our side closes a connection or
+    /// drops a message on purpose, shared by all connections; `None`, the default, is none.
+    pub dev_disconnect: Option<peer_protocol::DevDisconnect>,
 }
 
 impl PeerManagerConfig {
@@ -83,6 +90,8 @@ impl PeerManagerConfig {
             keepalive_tick_jitter: KEEPALIVE_TICK_JITTER,
             redial_backoff_min: REDIAL_BACKOFF_MIN,
             redial_backoff_max: REDIAL_BACKOFF_MAX,
+            key_log: None,
+            dev_disconnect: None,
         }
     }
 }

@@ -48,6 +48,9 @@ pub(crate) fn register(
         inner.config.limits.peer_send_queue_bytes,
         inner.config.control_queue_bytes,
     );
+    if let Some(hook) = inner.dev_disconnect_hook(id) {
+        outbox.set_dev_disconnect(hook);
+    }
     let (closer, closed) = watch::channel(false);
     let info = ConnectionInfo {
         id,

@@ -11,7 +11,7 @@ use noise_transport::{
     Act, Decryptor, Encryptor, HandshakeError, InitiatorHandshake, PublicKey, ResponderHandshake,
     Transport, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
 };
-use peer_protocol::{AwaitingInit, InitFailure, InitStep};
+use peer_protocol::{AwaitingInit, DisconnectAction, InitFailure, InitStep};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use wire::{Features, Init, NetAddress};
@@ -102,7 +102,7 @@ pub(crate) async fn establish(
         .map_err(io_error)
         .map_err(in_stage(Stage::Handshake))?;
     let handshake_timeout = inner.config.limits.handshake_timeout;
-    let (transport, act_three) =
+    let (mut transport, act_three) =
         tokio::time::timeout(handshake_timeout, handshake(inner, &mut stream, dial))
             .await
             .unwrap_or(Err(ConnectError::Timeout(handshake_timeout)))
@@ -113,6 +113,10 @@ pub(crate) async fn establish(
     } else {
         Direction::Inbound
     };
+    if let Some(key_log) = &inner.config.key_log {
+        // Before the first frame either way, so no key goes unlogged.
+        transport.set_key_log(key_log.clone());
+    }
     let (mut encryptor, mut decryptor) = transport.split();
 
     let init_timeout = inner.config.limits.init_timeout;
@@ -249,12 +253,30 @@ async fn exchange_init(
 ) -> Result<Init, InitError> {
     let our_init =
         peer_protocol::our_init(&inner.config.features, inner.config.chain, inbound_from);
-    log_io(&inner.registry, &id, "OUT", &our_init);
+    let fired = inner
+        .dev_disconnect_hook(id)
+        .and_then(|hook| hook.on_send(&our_init));
+    let (send_init, close_after) = match &fired {
+        None | Some((DisconnectAction::Pass, _)) => (true, false),
+        Some((DisconnectAction::After, _)) => (true, true),
+        Some((DisconnectAction::Drop, _)) => (false, false),
+        Some((DisconnectAction::Before | DisconnectAction::DropAndClose, _)) => (false, true),
+    };
     let mut out = unsent;
-    encryptor
-        .encrypt_into(&our_init, &mut out)
-        .map_err(|e| ConnectError::Io(e.to_string()))?;
-    stream.write_all(&out).await.map_err(io_error)?;
+    if send_init {
+        log_io(&inner.registry, &id, "OUT", &our_init);
+        encryptor
+            .encrypt_into(&our_init, &mut out)
+            .map_err(|e| ConnectError::Io(e.to_string()))?;
+    }
+    // Act three, when we dialed, goes out even when `init` does not.
+    if !out.is_empty() {
+        stream.write_all(&out).await.map_err(io_error)?;
+    }
+    if let (true, Some((_, reason))) = (close_after, fired) {
+        let _ = stream.shutdown().await;
+        return Err(InitError::Connect(ConnectError::Io(reason)));
+    }
     loop {
         while let Some(message) = decryptor.next_message()? {
             log_io(&inner.registry, &id, "IN", message);

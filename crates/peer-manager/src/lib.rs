@@ -22,8 +22,10 @@
 //!   `writer.rs`: its two tasks; `outbox.rs`: its bounded, encrypt-at-send queue.
 //! * `registry.rs`: every known peer, the one place that changes an entry and its counters.
 //! * `custom.rs`: where received custom messages go; `onion.rs`: where received onion
-//!   messages go (one handler, on the reader) and how they are sent (bounded per peer); `events.rs`: what callers are told;
-//!   `tasks.rs`: spawning and shutdown; `io_log.rs`: the `[IN]`/`[OUT]` log records.
+//!   messages go (one handler, on the reader) and how they are sent (bounded per peer);
+//!   `events.rs`: what callers are told; `tasks.rs`: spawning and shutdown; `io_log.rs`: the
+//!   `[IN]`/`[OUT]` log records; `key_log.rs`: the file of BOLT 8 keys for Wireshark, when one
+//!   is asked for.
 //!
 //! # Data path
 //!
@@ -49,6 +51,7 @@ mod error;
 mod establish;
 mod events;
 mod io_log;
+mod key_log;
 mod listener;
 mod manager;
 mod onion;
@@ -67,6 +70,7 @@ pub use config::*;
 pub use custom::{CustomMessageHandler, CustomMessageSink, SendBatch};
 pub use error::{ConnectError, PeerError, PingError, SendCustomError};
 pub use events::{ConnectionInfo, Direction, PeerEvent, PeerInfo};
+pub use key_log::KeyLogFile;
 pub use manager::PeerManager;
 pub use onion::{OnionMessageHandler, SendOnionError};
 pub use outbox::{NotWritten, Outbox, SendError, WriteReceipt};

@@ -63,9 +63,20 @@ pub(crate) struct Inner {
     /// Where `onion_message`s go; unset, they are dropped.
     pub(crate) onion: OnceLock<Arc<dyn OnionMessageHandler>>,
     pub(crate) pending_handshakes: Arc<Mutex<PendingHandshakes>>,
+    /// The `--dev-disconnect` script as the connections consume it.
+    pub(crate) dev_disconnect: Option<Arc<Mutex<peer_protocol::DevDisconnect>>>,
 }
 
 impl Inner {
+    /// The `--dev-disconnect` script, for a connection to `peer`.
+    pub(crate) fn dev_disconnect_hook(
+        &self,
+        peer: PublicKey,
+    ) -> Option<crate::outbox::DevDisconnectHook> {
+        let script = self.dev_disconnect.clone()?;
+        Some(crate::outbox::DevDisconnectHook { script, peer })
+    }
+
     /// Whether a plugin allowed the even type `ty`.
     pub(crate) fn allows_even(&self, ty: u16) -> bool {
         self.allowed_even
@@ -100,7 +111,12 @@ impl PeerManager {
             websocket_addrs.push(listener.local_addr()?);
             listeners.push((listener, Listening::WebSocket));
         }
+        let dev_disconnect = config
+            .dev_disconnect
+            .clone()
+            .map(|script| Arc::new(Mutex::new(script)));
         let inner = Arc::new(Inner {
+            dev_disconnect,
             node_id: PublicKey::from_secret_key_global(&config.node_secret),
             static_key: StaticKey::new(&config.node_secret),
             known: peer_protocol::known_features(&config.features),
@@ -261,6 +277,69 @@ impl PeerManager {
     /// The peer is unknown or refused by its state.
     pub fn check_custom(&self, id: &PublicKey) -> Result<Owner, SendCustomError> {
         self.inner.registry.custom_gate(id, |owner, _, _| Ok(owner))
+    }
+
+    /// Queues `message` (type and payload) for `id` exactly as given, for testing a peer
+    /// (`dev-sendrawmsg`): no type is refused (even, channel, `init`, internal ones all go)
+    /// and no owner is consulted; only a live connection is needed.
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected, or its queue refused the message.
+    pub fn send_raw(&self, id: &PublicKey, message: &[u8]) -> Result<(), SendCustomError> {
+        self.connected(id, |state, connection| {
+            connection
+                .outbox
+                .try_send(message)
+                .map_err(SendCustomError::Queue)?;
+            log_io_as(state, id, "OUT", message);
+            Ok(())
+        })
+    }
+
+    /// Makes the writer of `id`'s connection wait `delay` before each write, until the
+    /// connection closes or this is called again (zero: no delay). For testing how a peer
+    /// copes with a slow one (`dev-peer-write-delay`).
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected.
+    pub fn set_write_delay(
+        &self,
+        id: &PublicKey,
+        delay: std::time::Duration,
+    ) -> Result<(), SendCustomError> {
+        self.connected(id, |_, connection| {
+            connection.outbox.set_write_delay(delay);
+            Ok(())
+        })
+    }
+
+    /// The checks of [`PeerManager::send_raw`] and [`PeerManager::set_write_delay`] without
+    /// acting (the RPC `check` command).
+    ///
+    /// # Errors
+    /// The peer is unknown or not connected.
+    pub fn check_connected(&self, id: &PublicKey) -> Result<(), SendCustomError> {
+        self.connected(id, |_, _| Ok(()))
+    }
+
+    /// `then` on `id`'s live connection; the peer must be known and connected.
+    fn connected<T>(
+        &self,
+        id: &PublicKey,
+        then: impl FnOnce(
+            &subdaemon_state::PeerState,
+            &crate::registry::Connection,
+        ) -> Result<T, SendCustomError>,
+    ) -> Result<T, SendCustomError> {
+        self.inner
+            .registry
+            .with_connection(id, then)
+            .unwrap_or_else(|| {
+                Err(match self.inner.registry.info(id) {
+                    None => SendCustomError::NoSuchPeer,
+                    Some(_) => SendCustomError::Refused(subdaemon_state::SendRefused::NotConnected),
+                })
+            })
     }
 
     /// Delivers custom messages to `sink` from now on, with backpressure (see

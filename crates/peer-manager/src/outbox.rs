@@ -20,9 +20,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::stream::WriteHalf;
-use noise_transport::{Encryptor, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
+use noise_transport::{Encryptor, PublicKey, FRAME_OVERHEAD, MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
+use peer_protocol::{DevDisconnect, DisconnectAction};
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use wire::MsgType;
 
 /// Why a message could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,8 @@ struct Shared {
     work: Notify,
     /// Woken when bytes have been written or the connection closed: senders waiting for room.
     room: Notify,
+    /// Woken when the write delay changes, so a writer sleeping on the old one starts over.
+    delay_changed: Notify,
     custom_limit: usize,
     control_limit: usize,
 }
@@ -131,6 +135,33 @@ struct State {
     accepted: u64,
     written: u64,
     phase: Phase,
+    /// `dev-peer-write-delay`: only the writer task writes, and it waits this long before
+    /// each write. Zero (the default) is no delay.
+    write_delay: Duration,
+    /// `--dev-disconnect`: the node's script, consulted for every message sent.
+    dev_disconnect: Option<DevDisconnectHook>,
+    /// Why the connection closes once `Closing` is done, when it is not a warning's close.
+    close_reason: Option<String>,
+}
+
+/// The node's `--dev-disconnect` script, shared by all connections (as CLN's connectd shares
+/// one), and the peer this connection is to, for the log.
+#[derive(Debug, Clone)]
+pub(crate) struct DevDisconnectHook {
+    pub(crate) script: Arc<Mutex<DevDisconnect>>,
+    pub(crate) peer: PublicKey,
+}
+
+impl DevDisconnectHook {
+    /// The point `message` fires, if any (consumed), logged as CLN logs it.
+    pub(crate) fn on_send(&self, message: &[u8]) -> Option<(DisconnectAction, String)> {
+        let ty = MsgType(u16::from_be_bytes([*message.first()?, *message.get(1)?]));
+        let mut script = self.script.lock().unwrap_or_else(|e| e.into_inner());
+        let point = script.on_send(ty)?;
+        let reason = format!("dev_disconnect: {} ({})", point.line, ty.name());
+        tracing::debug!(node_id = %self.peer, subsystem = "connectd", "{reason}");
+        Some((point.action, reason))
+    }
 }
 
 /// How a flush ended.
@@ -144,6 +175,8 @@ pub(crate) enum Flushed {
     WouldBlock,
     /// Writing failed; the connection is closed.
     Failed(io::ErrorKind),
+    /// A write delay is set: only the writer task writes.
+    Delayed,
 }
 
 /// An empty buffer to keep for later, or none if it grew past [`IDLE_BUFFER`].
@@ -186,10 +219,14 @@ impl Outbox {
                     accepted: 0,
                     written: 0,
                     phase: Phase::Open,
+                    write_delay: Duration::ZERO,
+                    dev_disconnect: None,
+                    close_reason: None,
                 }),
                 socket,
                 work: Notify::new(),
                 room: Notify::new(),
+                delay_changed: Notify::new(),
                 custom_limit,
                 control_limit,
             }),
@@ -306,6 +343,30 @@ impl Outbox {
                 limit,
             });
         }
+        let fired = state
+            .dev_disconnect
+            .as_ref()
+            .and_then(|hook| hook.on_send(message));
+        if let Some((action, reason)) = fired {
+            let closes = matches!(
+                action,
+                DisconnectAction::Before | DisconnectAction::After | DisconnectAction::DropAndClose
+            );
+            if closes {
+                // What was queued before still goes out; then the writer closes.
+                state.phase = Phase::Closing;
+                state.close_reason = Some(reason);
+                self.shared.work.notify_one();
+            }
+            match action {
+                DisconnectAction::Before => return Err(SendError::Closed),
+                // Dropped as if sent: the sender cannot tell, as with a lost message.
+                DisconnectAction::Drop | DisconnectAction::DropAndClose => {
+                    return Ok((AfterSend::Nothing, state.accepted));
+                }
+                DisconnectAction::After | DisconnectAction::Pass => {}
+            }
+        }
         let State {
             encryptor, queued, ..
         } = &mut *state;
@@ -322,6 +383,7 @@ impl Outbox {
         // The clock is read only when it can decide: in a burst the queue is not empty.
         let write_now = alone
             && frame <= DIRECT_WRITE_MAX
+            && state.write_delay.is_zero()
             && state
                 .last_write
                 .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
@@ -336,19 +398,28 @@ impl Outbox {
     /// Writes what is queued without waiting: everything, or until the socket is full (then
     /// the writer task is woken to wait for room), or nothing if another task is writing.
     pub(crate) fn flush(&self) -> Flushed {
-        let flushed = self.write_queued();
-        // The writer task waits for room, or notices the failure and ends the connection.
-        if matches!(flushed, Flushed::WouldBlock | Flushed::Failed(_)) {
+        let flushed = self.write_queued(false);
+        // The writer task waits for room, or the write delay, or notices the failure and ends
+        // the connection.
+        if matches!(
+            flushed,
+            Flushed::WouldBlock | Flushed::Failed(_) | Flushed::Delayed
+        ) {
             self.shared.work.notify_one();
         }
         flushed
     }
 
-    fn write_queued(&self) -> Flushed {
+    /// Writes what is queued; a task other than the `writer` leaves it to the writer task
+    /// while a write delay is set.
+    fn write_queued(&self, writer: bool) -> Flushed {
         let mut batch = {
             let mut state = self.state();
             if state.flushing {
                 return Flushed::Busy;
+            }
+            if !writer && !state.write_delay.is_zero() {
+                return Flushed::Delayed;
             }
             if state.queued.is_empty() {
                 return Flushed::Drained;
@@ -424,6 +495,29 @@ impl Outbox {
         self.shared.room.notify_waiters();
     }
 
+    /// Consults `hook` for every message sent from now on (`--dev-disconnect`).
+    pub(crate) fn set_dev_disconnect(&self, hook: DevDisconnectHook) {
+        self.state().dev_disconnect = Some(hook);
+    }
+
+    /// Makes the writer task wait `delay` before each write from now on, and the only one to
+    /// write (`dev-peer-write-delay`); zero writes without delay again.
+    pub(crate) fn set_write_delay(&self, delay: Duration) {
+        self.state().write_delay = delay;
+        self.shared.delay_changed.notify_waiters();
+        self.shared.work.notify_one();
+    }
+
+    /// How long queued bytes wait before the writer task writes them, when they are there.
+    fn pending_delay(&self) -> Duration {
+        let state = self.state();
+        if state.queued.is_empty() {
+            Duration::ZERO
+        } else {
+            state.write_delay
+        }
+    }
+
     /// Encrypted bytes waiting to be written.
     pub fn queued_bytes(&self) -> usize {
         self.state().unsent
@@ -451,22 +545,39 @@ impl Outbox {
             let work = self.shared.work.notified();
             tokio::pin!(work);
             work.as_mut().enable();
-            match self.write_queued() {
+            // Registered before the delay is read, so a change in between is not missed.
+            let delay_changed = self.shared.delay_changed.notified();
+            tokio::pin!(delay_changed);
+            delay_changed.as_mut().enable();
+            let delay = self.pending_delay();
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    // Cleared or changed: start over with the new delay.
+                    () = delay_changed => continue,
+                }
+            }
+            match self.write_queued(true) {
                 Flushed::Drained => {
                     let closing = {
                         let mut state = self.state();
                         match state.phase {
                             Phase::Closing if state.queued.is_empty() && !state.flushing => {
                                 state.phase = Phase::Closed;
-                                Some("closed after warning")
+                                Some(
+                                    state
+                                        .close_reason
+                                        .take()
+                                        .unwrap_or_else(|| "closed after warning".to_owned()),
+                                )
                             }
-                            Phase::Closed => Some("closed"),
+                            Phase::Closed => Some("closed".to_owned()),
                             Phase::Open | Phase::Closing => None,
                         }
                     };
                     if let Some(reason) = closing {
                         self.shared.room.notify_waiters();
-                        return reason.to_owned();
+                        return reason;
                     }
                     work.await;
                 }
@@ -481,6 +592,8 @@ impl Outbox {
                 Flushed::Failed(kind) => {
                     return format!("write failed: {}", io::Error::from(kind));
                 }
+                // Only other tasks are sent away by the delay.
+                Flushed::Delayed => work.await,
             }
         }
     }

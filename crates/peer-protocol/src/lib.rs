@@ -8,6 +8,8 @@
 //!   when to ping, how fast to answer pings and to read the peer's bytes.
 //! * [`dispatch`]: the odd/even rule and what each BOLT 1 message means to a channel-less
 //!   node; [`keepalive`] and [`rate`]: the rules the session combines.
+//! * [`dev_disconnect`]: Core Lightning's `--dev-disconnect` file (`--developer` only): where
+//!   our side of a connection closes or drops a message on purpose.
 //!
 //! # What it must not touch
 //!
@@ -29,12 +31,17 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dev_disconnect;
 pub mod dispatch;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod init;
 pub mod keepalive;
 pub mod rate;
 pub mod session;
 
+pub use dev_disconnect::{DevDisconnect, DevDisconnectError, DisconnectAction, DisconnectPoint};
 pub use dispatch::{dispatch, warning, Action};
 pub use init::{
     check_remote_init, default_features, known_features, our_init, AwaitingInit, InitFailure,

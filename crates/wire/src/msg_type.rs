@@ -65,6 +65,20 @@ impl MsgType {
             None => Cow::Owned(format!("UNKNOWN {}", self.0)),
         }
     }
+
+    /// The type [`MsgType::name`] calls `name` (`WIRE_PING`, `UNKNOWN 32769`), if any.
+    pub fn from_name(name: &str) -> Option<MsgType> {
+        if let Some(number) = name.strip_prefix("UNKNOWN ") {
+            // Only the form `name` gives: no sign, no leading zero, not a named type.
+            let ty: u16 = number.parse().ok()?;
+            let canonical = ty.to_string() == number && cln_name(ty).is_none();
+            return canonical.then_some(MsgType(ty));
+        }
+        // Every named type is below 1024.
+        (0..1024u16)
+            .find(|&ty| cln_name(ty) == Some(name))
+            .map(MsgType)
+    }
 }
 
 /// CLN HEAD's names: every BOLT type plus CLN's two private ones.
@@ -183,6 +197,23 @@ mod tests {
         ];
         for (ty, name) in cases {
             assert_eq!(MsgType(ty).name(), name);
+        }
+    }
+
+    #[test]
+    fn from_name_inverts_name() {
+        for ty in 0..=u16::MAX {
+            assert_eq!(MsgType::from_name(&MsgType(ty).name()), Some(MsgType(ty)));
+        }
+        for name in [
+            "WIRE_NOPE",
+            "wire_ping",
+            "UNKNOWN 18",
+            "UNKNOWN 075",
+            "UNKNOWN -1",
+            "",
+        ] {
+            assert_eq!(MsgType::from_name(name), None, "{name}");
         }
     }
 

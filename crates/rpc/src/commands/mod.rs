@@ -9,6 +9,8 @@ use crate::command::Command;
 mod check;
 mod connect;
 mod dev_channel;
+mod dev_peer_write_delay;
+mod dev_sendrawmsg;
 mod disconnect;
 mod getinfo;
 mod help;
@@ -33,7 +35,9 @@ pub(crate) fn builtins() -> Vec<Arc<dyn Command>> {
         Arc::new(dev_channel::DevChannelStep::CLOSE),
         Arc::new(dev_channel::DevChannelStep::FORGET),
         Arc::new(dev_channel::DevOpenChannel),
+        Arc::new(dev_peer_write_delay::DevPeerWriteDelay),
         Arc::new(sendcustommsg::SendCustomMsg::DEVELOPER),
+        Arc::new(dev_sendrawmsg::DevSendRawMsg),
         Arc::new(dev_channel::DevChannelStep::SPEND_FUNDING),
         Arc::new(disconnect::Disconnect),
         Arc::new(getinfo::GetInfo),
