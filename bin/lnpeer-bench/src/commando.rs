@@ -15,13 +15,12 @@
 //! runs with `--commando-calls-per-second=0` (no limit).
 
 use std::path::Path;
-use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use crate::daemon::{pipelined_calls, Daemon, RpcClient};
 use crate::report::Report;
-use crate::stats::{micros, Latencies};
+use crate::stats::{micros, time_calls, Latencies};
 
 /// Concurrent RPC connections, and calls each keeps in flight.
 const CLIENTS: usize = 4;
@@ -72,30 +71,18 @@ fn is_getinfo_of(result: &Value, server: &str) -> bool {
     result["id"].as_str() == Some(server) && result["num_peers"].is_u64()
 }
 
-/// Sequential calls: the latencies after [`WARM_UP`], and how long those calls took in all.
+/// Sequential calls: the latencies after [`WARM_UP`], and calls per second over them.
 fn one_at_a_time(path: &Path, call: &GetInfo, server: &str, samples: usize) -> (Latencies, f64) {
     let mut client = RpcClient::connect(path).expect("an RPC connection");
-    let mut taken = Vec::with_capacity(samples);
-    let mut started = Instant::now();
-    for n in 0..WARM_UP + samples {
-        if n == WARM_UP {
-            started = Instant::now();
-        }
-        let sent = Instant::now();
+    time_calls(WARM_UP, samples, || {
         let result = client
             .call(call.method(), call.params())
             .unwrap_or_else(|error| panic!("{} failed: {error}", call.method()));
-        let took = sent.elapsed();
         assert!(
             is_getinfo_of(&result, server),
             "not the server's getinfo: {result}"
         );
-        if n >= WARM_UP {
-            taken.push(took);
-        }
-    }
-    let per_second = samples as f64 / started.elapsed().as_secs_f64();
-    (Latencies::new(taken), per_second)
+    })
 }
 
 pub(crate) fn measure(report: &mut Report, samples: usize, calls: u64) {

@@ -12,14 +12,12 @@
 //! lnpeer's figure includes what LDK's has no counterpart for: the client's RPC round trip on
 //! its Unix socket, and two processes instead of one.
 
-use std::time::Instant;
-
 use ldk_peer::{LdkConfig, LdkNode, LiquidityConfig, LspsServiceConfig};
 use serde_json::{json, Value};
 
 use crate::daemon::{Daemon, RpcClient};
 use crate::report::Report;
-use crate::stats::{micros, Latencies};
+use crate::stats::{micros, time_calls, Latencies};
 
 /// Round trips before the samples, to warm both sides up.
 const WARM_UP: usize = 100;
@@ -29,24 +27,6 @@ fn is_empty_protocol_list(result: &Value) -> bool {
     result == &json!({"protocols": []})
 }
 
-/// Times `samples` calls of `call` after [`WARM_UP`]: the latencies and calls per second.
-fn timed<F: FnMut()>(samples: usize, mut call: F) -> (Latencies, f64) {
-    let mut taken = Vec::with_capacity(samples);
-    let mut started = Instant::now();
-    for n in 0..WARM_UP + samples {
-        if n == WARM_UP {
-            started = Instant::now();
-        }
-        let sent = Instant::now();
-        call();
-        if n >= WARM_UP {
-            taken.push(sent.elapsed());
-        }
-    }
-    let per_second = samples as f64 / started.elapsed().as_secs_f64();
-    (Latencies::new(taken), per_second)
-}
-
 /// lnpeerd asking lnpeerd.
 fn lnpeer_round_trips(samples: usize) -> (Latencies, f64) {
     let lsp = Daemon::start(&["--lsps-service".to_owned()], &[]);
@@ -54,7 +34,7 @@ fn lnpeer_round_trips(samples: usize) -> (Latencies, f64) {
     client.rpc("connect", json!([lsp.address()]));
     let mut rpc = RpcClient::connect(&client.rpc_path()).expect("an RPC connection");
     let params = json!({"lsp_id": lsp.id});
-    timed(samples, || {
+    time_calls(WARM_UP, samples, || {
         let result = rpc
             .call("lsps-listprotocols", params.clone())
             .unwrap_or_else(|error| panic!("lsps-listprotocols failed: {error}"));
@@ -95,7 +75,7 @@ fn ldk_round_trips(samples: usize) -> (Latencies, f64) {
         (lsp, client)
     });
     let lsp_id = lsp.node_id();
-    let measured = timed(samples, || {
+    let measured = time_calls(WARM_UP, samples, || {
         let protocols = runtime
             .block_on(client.lsps0_list_protocols(lsp_id))
             .unwrap_or_else(|error| panic!("LDK's list_protocols failed: {error:?}"));

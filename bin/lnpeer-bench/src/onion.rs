@@ -33,9 +33,9 @@ const WINDOW: u64 = 64;
 const WARM_UP: usize = 100;
 /// lnpeerd's options. Its per-peer onion message rate limit (CLN's: a burst of 4, then 4 a
 /// second) is raised out of the way, so the rows measure forwarding, not the limiter. So is its
-/// ping limit (20, then 10 a second): LDK sends a ping after every 32 messages it writes to a
-/// peer and writes no more to it until the pong, so at thousands of messages a second an
-/// unanswered ping would stall the sender.
+/// ping limit (20, then 10 a second): once LDK has written 32 messages to a peer since the last
+/// pong it pings and relays that peer no more onion messages until the pong, so at thousands
+/// of messages a second an unanswered ping would stall the sender.
 const FORWARDER_OPTIONS: [&str; 4] = [
     "--onion-message-burst=1000000",
     "--onion-messages-per-second=1000000",

@@ -1,6 +1,6 @@
 //! What a benchmark measured, and how the report prints it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A one-way transfer: how many messages of which size moved in how long.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +65,29 @@ impl Latencies {
 /// Microseconds, for the table.
 pub(crate) fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
+}
+
+/// Makes `warm_up + samples` calls one after another and times the last `samples`: their
+/// latencies, and calls per second over them.
+pub(crate) fn time_calls<F: FnMut()>(
+    warm_up: usize,
+    samples: usize,
+    mut call: F,
+) -> (Latencies, f64) {
+    let mut taken = Vec::with_capacity(samples);
+    let mut started = Instant::now();
+    for n in 0..warm_up + samples {
+        if n == warm_up {
+            started = Instant::now();
+        }
+        let sent = Instant::now();
+        call();
+        if n >= warm_up {
+            taken.push(sent.elapsed());
+        }
+    }
+    let per_second = samples as f64 / started.elapsed().as_secs_f64();
+    (Latencies::new(taken), per_second)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Token buckets: how fast to answer a peer's pings and how fast to read its bytes.
+//! Token buckets: how fast to answer a peer's pings, to handle its onion messages and to read
+//! its bytes.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,22 @@ impl TokenBucket {
         self.last = self.last.max(now);
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
     }
+
+    /// A full bucket of `burst` events, refilled at `per_second`.
+    fn of_events(burst: u32, per_second: u32, now: Instant) -> Self {
+        TokenBucket::new(f64::from(burst), f64::from(per_second), now)
+    }
+
+    /// Takes one token for an event at `now`, if there is one.
+    fn take_one(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// A token bucket for answering pings: pongs can be 65531 bytes, so an unlimited responder
@@ -41,23 +58,12 @@ pub struct PingLimiter(TokenBucket);
 impl PingLimiter {
     /// A full bucket of `burst` pings, refilled at `per_second`.
     pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
-        PingLimiter(TokenBucket::new(
-            f64::from(burst),
-            f64::from(per_second),
-            now,
-        ))
+        PingLimiter(TokenBucket::of_events(burst, per_second, now))
     }
 
     /// Whether a ping arriving at `now` may be answered.
     pub fn allow(&mut self, now: Instant) -> bool {
-        let bucket = &mut self.0;
-        bucket.refill(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.0.take_one(now)
     }
 }
 
@@ -70,23 +76,12 @@ pub struct OnionMessageLimiter(TokenBucket);
 impl OnionMessageLimiter {
     /// A full bucket of `burst` messages, refilled at `per_second`.
     pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
-        OnionMessageLimiter(TokenBucket::new(
-            f64::from(burst),
-            f64::from(per_second),
-            now,
-        ))
+        OnionMessageLimiter(TokenBucket::of_events(burst, per_second, now))
     }
 
     /// Whether an onion message arriving at `now` may be handled.
     pub fn allow(&mut self, now: Instant) -> bool {
-        let bucket = &mut self.0;
-        bucket.refill(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.0.take_one(now)
     }
 }
 
