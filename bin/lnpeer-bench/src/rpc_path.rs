@@ -5,6 +5,10 @@
 //! - RPC-to-hook latency: from a `sendcustommsg` call on A until B2's `custommsg` hook runs in
 //!   a plugin. The plugin is this binary: `lnpeerd` starts it with `LIGHTNINGD_PLUGIN=1`, and
 //!   it reports each hook call back over a Unix socket named in `LNPEER_BENCH_REPORT`.
+//!
+//! Both run twice: with the receiving nodes' durable inbox on (the default: each received
+//! custom message is committed to SQLite before plugins see it) and off
+//! (`--custommsg-inbox=false`), so the rows show what that durability costs.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -27,15 +31,36 @@ fn message_hex(seq: u64) -> String {
     format!("8001{seq:016x}{}", "5a".repeat(22))
 }
 
+/// The receiving nodes' inbox setting for one pass: the option, and the rows' suffix.
+const INBOX_SETTINGS: [(&str, &str); 2] = [
+    ("--custommsg-inbox=true", ""),
+    ("--custommsg-inbox=false", ", inbox off"),
+];
+
 pub(crate) fn measure(report: &mut Report, calls: u64, latency_samples: usize) {
+    for (option, suffix) in INBOX_SETTINGS {
+        measure_with(report, calls, latency_samples, option, suffix);
+    }
+}
+
+fn measure_with(
+    report: &mut Report,
+    calls: u64,
+    latency_samples: usize,
+    inbox_option: &str,
+    suffix: &str,
+) {
     let report_dir = tempfile::tempdir().expect("a temporary directory");
     let report_path = report_dir.path().join("hooks");
     let listener = UnixListener::bind(&report_path).expect("the report socket");
     let plugin = std::env::current_exe().expect("this binary's path");
     let a = Daemon::start(&[], &[]);
-    let b1 = Daemon::start(&[], &[]);
+    let b1 = Daemon::start(&[inbox_option.to_owned()], &[]);
     let b2 = Daemon::start(
-        &[format!("--plugin={}", plugin.display())],
+        &[
+            format!("--plugin={}", plugin.display()),
+            inbox_option.to_owned(),
+        ],
         &[(REPORT_ENV, report_path.to_str().expect("a UTF-8 path"))],
     );
     a.rpc("connect", json!([b1.address()]));
@@ -48,7 +73,7 @@ pub(crate) fn measure(report: &mut Report, calls: u64, latency_samples: usize) {
             .to_string()
     });
     report.ours(
-        &format!("sendcustommsg calls/s ({CLIENTS} clients, {WINDOW} in flight each)"),
+        &format!("sendcustommsg calls/s ({CLIENTS} clients, {WINDOW} in flight each{suffix})"),
         run.per_second(),
         &format!("{} of {} refused as queue full", run.errors, run.calls),
     );
@@ -75,16 +100,13 @@ pub(crate) fn measure(report: &mut Report, calls: u64, latency_samples: usize) {
         }
     }
     let latencies = Latencies::new(samples);
-    report.ours(
-        "RPC to remote custommsg hook: p50 µs",
-        micros(latencies.p50()),
-        "one call at a time, Rust plugin",
-    );
-    report.ours(
-        "RPC to remote custommsg hook: p99 µs",
-        micros(latencies.p99()),
-        "one call at a time, Rust plugin",
-    );
+    for (quantile, latency) in [("p50", latencies.p50()), ("p99", latencies.p99())] {
+        report.ours(
+            &format!("RPC to remote custommsg hook{suffix}: {quantile} µs"),
+            micros(latency),
+            "one call at a time, Rust plugin",
+        );
+    }
 }
 
 /// The plugin side: answers `getmanifest` and `init`, and for each `custommsg` hook writes
