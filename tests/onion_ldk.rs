@@ -208,6 +208,8 @@ fn lnpeer_forwards_between_two_ldk_nodes() {
         CustomOnionMessage::new(ANSWER, b"ok".to_vec())
     );
     assert_eq!(back.context, Some(b"back".to_vec()));
+    // lnpeerd logs a forward after queueing it, so the reply can reach `one` first.
+    wait_until(|| lnpeer.log().matches("onion msg: forwarded").count() >= 2);
     assert_eq!(lnpeer.log().matches("onion msg: forwarded").count(), 2);
     // lnpeer's own hooks saw nothing: it only forwarded.
     assert!(!lnpeer.log().contains("onion_message_recv"));
