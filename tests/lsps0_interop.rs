@@ -13,19 +13,14 @@
 //!   `tests/plugins/lsps_hold.py`, whose method answers only when told to).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::Duration;
 
-use ldk_peer::lightning::bitcoin::secp256k1::PublicKey;
-use ldk_peer::{advertises_lsps, LdkConfig, LdkNode, LiquidityConfig, LspsServiceConfig};
-use lnpeer_tests::node::{wait_until, Node};
+use ldk_peer::{advertises_lsps, LdkConfig, LiquidityConfig, LspsServiceConfig};
+use lnpeer_tests::ldk::{public_key, Ldk};
+use lnpeer_tests::node::Node;
 use lnpeer_tests::plugins::{wait_for_plugins, Wrappers};
 use lnpeer_tests::scripted_peer;
 use serde_json::{json, Value};
-
-/// A guard so that a bug hangs no test; LDK answers on loopback within milliseconds.
-const LDK_DEADLINE: Duration = Duration::from_secs(30);
 
 /// `option_supports_lsps`.
 const LSPS_BIT: usize = 729;
@@ -37,84 +32,30 @@ fn has_bit(features: &str, bit: usize) -> bool {
     index.is_some_and(|i| bytes[i] & (1 << (bit % 8)) != 0)
 }
 
-/// An LDK node on a runtime of its own, so the test thread can make blocking RPC calls to
-/// lnpeerd while LDK keeps running.
-struct Ldk {
-    runtime: tokio::runtime::Runtime,
-    node: Option<LdkNode>,
+/// A listening LDK node: an LSPS0 client, and an LSP too with `service`.
+fn start_ldk(label: &str, service: Option<LspsServiceConfig>) -> Ldk {
+    Ldk::start(LdkConfig {
+        label: label.to_owned(),
+        liquidity: LiquidityConfig { service },
+        ..LdkConfig::default()
+    })
 }
 
-impl Ldk {
-    /// A listening LDK node: an LSPS0 client, and an LSP too with `service`.
-    fn start(label: &str, service: Option<LspsServiceConfig>) -> Ldk {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let config = LdkConfig {
-            label: label.to_owned(),
-            liquidity: LiquidityConfig { service },
-            ..LdkConfig::default()
-        };
-        let node = runtime
-            .block_on(LdkNode::start(config))
-            .expect("the LDK node starts");
-        Ldk {
-            runtime,
-            node: Some(node),
-        }
-    }
-
-    fn node(&self) -> &LdkNode {
-        self.node.as_ref().expect("running until dropped")
-    }
-
-    fn id(&self) -> String {
-        self.node().node_id().to_string()
-    }
-
-    /// `id@127.0.0.1:port`, for lnpeerd's `connect`.
-    fn address(&self) -> String {
-        let address = self.node().listen_addr().expect("the LDK node listens");
-        format!("{}@{address}", self.id())
-    }
-
-    /// Runs `future` on LDK's runtime, within [`LDK_DEADLINE`].
-    #[track_caller]
-    fn block_on<T>(&self, what: &str, future: impl std::future::Future<Output = T>) -> T {
-        let bounded = async { tokio::time::timeout(LDK_DEADLINE, future).await };
-        match self.runtime.block_on(bounded) {
-            Ok(output) => output,
-            Err(_) => panic!("{what}: not done within {LDK_DEADLINE:?}"),
-        }
-    }
-
-    /// LDK dials `node` and both sides see the connection.
-    fn dial(&self, node: &Node) {
-        let address = SocketAddr::from(([127, 0, 0, 1], node.port));
-        self.block_on("LDK dials", self.node().connect(public_key(node), address))
-            .expect("LDK connects to lnpeerd");
-        wait_until(|| node.rpc("listpeers", json!([self.id()]))["peers"][0]["connected"] == true);
-    }
-
-    /// `node` dials LDK and both sides see the connection.
-    fn dialled_by(&self, node: &Node) {
-        node.rpc("connect", json!([self.address()]));
-        self.block_on(
-            "LDK sees lnpeerd",
-            self.node().wait_connected(public_key(node)),
-        );
-    }
-
+/// What these tests ask of LDK's LSPS0 client.
+trait Lsps0Client {
     /// `lsps0.list_protocols` from LDK's client to `node`.
+    fn list_protocols(&self, node: &Node) -> Vec<u16>;
+    /// Whether the `init` `node` sent LDK has bit 729.
+    fn sees_lsps_bit(&self, node: &Node) -> bool;
+}
+
+impl Lsps0Client for Ldk {
     fn list_protocols(&self, node: &Node) -> Vec<u16> {
         let asked = self.node().lsps0_list_protocols(public_key(node));
         self.block_on("LDK's list_protocols", asked)
             .unwrap_or_else(|error| panic!("LDK's list_protocols failed: {error}"))
     }
 
-    /// Whether the `init` `node` sent LDK has bit 729.
     fn sees_lsps_bit(&self, node: &Node) -> bool {
         let features = self
             .node()
@@ -122,18 +63,6 @@ impl Ldk {
             .expect("lnpeerd is connected");
         advertises_lsps(&features)
     }
-}
-
-impl Drop for Ldk {
-    fn drop(&mut self) {
-        if let Some(node) = self.node.take() {
-            self.runtime.block_on(node.shutdown());
-        }
-    }
-}
-
-fn public_key(node: &Node) -> PublicKey {
-    PublicKey::from_str(&node.id).expect("lnpeerd's id is a public key")
 }
 
 /// The `features` lnpeerd's `listpeers` shows for `peer`.
@@ -152,7 +81,7 @@ fn ldk_client_reads_the_protocols_of_an_lnpeerd_lsp() {
     let wrappers = Wrappers::new();
     let lsp = Node::start(&["--lsps-service", &wrappers.plugin("lsps2_service.py")]);
     wait_for_plugins(&lsp, &["lsps2_service.py"]);
-    let ldk = Ldk::start("ldk-client", None);
+    let ldk = start_ldk("ldk-client", None);
     ldk.dial(&lsp);
 
     assert!(ldk.sees_lsps_bit(&lsp), "lnpeerd's init lacks bit 729");
@@ -168,7 +97,7 @@ fn ldk_client_reads_the_protocols_of_an_lnpeerd_lsp() {
 #[test]
 fn ldk_client_reads_an_empty_list_from_a_bare_lnpeerd_lsp() {
     let lsp = Node::start(&["--lsps-service"]);
-    let ldk = Ldk::start("ldk-client", None);
+    let ldk = start_ldk("ldk-client", None);
     ldk.dialled_by(&lsp);
 
     assert!(ldk.sees_lsps_bit(&lsp), "lnpeerd's init lacks bit 729");
@@ -181,7 +110,7 @@ fn ldk_client_reads_an_empty_list_from_a_bare_lnpeerd_lsp() {
 // LDK as the LSP.
 
 fn ldk_lsp() -> Ldk {
-    Ldk::start(
+    start_ldk(
         "ldk-lsp",
         Some(LspsServiceConfig {
             advertise_service: true,

@@ -5,21 +5,15 @@
 //! which also answers requests of type 65537 with type 65539).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::net::SocketAddr;
-use std::str::FromStr;
-use std::time::Duration;
-
 use ldk_peer::lightning::bitcoin::secp256k1::PublicKey;
 use ldk_peer::{
-    decode_blinded_path, encode_blinded_path, CustomOnionMessage, LdkConfig, LdkNode,
-    OnionDestination, ReceivedOnionMessage, ReplyPath,
+    decode_blinded_path, encode_blinded_path, CustomOnionMessage, LdkConfig, OnionDestination,
+    ReceivedOnionMessage, ReplyPath,
 };
+use lnpeer_tests::ldk::{public_key, Ldk};
 use lnpeer_tests::node::{wait_until, Node};
 use lnpeer_tests::plugins::{wait_for_plugins, Wrappers};
 use serde_json::{json, Value};
-
-/// A guard so that a bug hangs no test; LDK answers on loopback within milliseconds.
-const LDK_DEADLINE: Duration = Duration::from_secs(30);
 
 const PLUGIN: &str = "onion_echo.py";
 /// What onion_echo.py answers, and the type of its answer.
@@ -28,58 +22,27 @@ const ANSWER: u64 = 65_539;
 /// A type nobody answers.
 const NOTE: u64 = 65_555;
 
-/// An LDK node on a runtime of its own, so the test thread can make blocking RPC calls.
-struct Ldk {
-    runtime: tokio::runtime::Runtime,
-    node: Option<LdkNode>,
+fn start_ldk(label: &str) -> Ldk {
+    Ldk::start(LdkConfig {
+        label: label.to_owned(),
+        ..LdkConfig::default()
+    })
 }
 
-impl Ldk {
-    fn start(label: &str) -> Ldk {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let config = LdkConfig {
-            label: label.to_owned(),
-            ..LdkConfig::default()
-        };
-        let node = runtime
-            .block_on(LdkNode::start(config))
-            .expect("the LDK node starts");
-        Ldk {
-            runtime,
-            node: Some(node),
-        }
-    }
-
-    fn node(&self) -> &LdkNode {
-        self.node.as_ref().expect("running until dropped")
-    }
-
-    fn id(&self) -> String {
-        self.node().node_id().to_string()
-    }
-
-    #[track_caller]
-    fn block_on<T>(&self, what: &str, future: impl std::future::Future<Output = T>) -> T {
-        let bounded = async { tokio::time::timeout(LDK_DEADLINE, future).await };
-        match self.runtime.block_on(bounded) {
-            Ok(output) => output,
-            Err(_) => panic!("{what}: not done within {LDK_DEADLINE:?}"),
-        }
-    }
-
-    /// LDK dials `node` and both sides see the connection.
-    fn dial(&self, node: &Node) {
-        let address = SocketAddr::from(([127, 0, 0, 1], node.port));
-        self.block_on("LDK dials", self.node().connect(public_key(node), address))
-            .expect("LDK connects to lnpeerd");
-        wait_until(|| node.rpc("listpeers", json!([self.id()]))["peers"][0]["connected"] == true);
-    }
-
+/// What these tests ask of LDK's onion messenger.
+trait OnionMessages {
     /// The next custom onion message LDK received.
+    fn next(&self, what: &str) -> ReceivedOnionMessage;
+    fn send(
+        &self,
+        message: CustomOnionMessage,
+        hops: &[PublicKey],
+        to: OnionDestination,
+        reply: ReplyPath,
+    );
+}
+
+impl OnionMessages for Ldk {
     fn next(&self, what: &str) -> ReceivedOnionMessage {
         self.block_on(what, self.node().next_onion_message())
             .expect("the LDK node is running")
@@ -96,18 +59,6 @@ impl Ldk {
             .send_onion_message(message, hops, to, reply)
             .unwrap_or_else(|error| panic!("LDK sends: {error}"));
     }
-}
-
-impl Drop for Ldk {
-    fn drop(&mut self) {
-        if let Some(node) = self.node.take() {
-            self.runtime.block_on(node.shutdown());
-        }
-    }
-}
-
-fn public_key(node: &Node) -> PublicKey {
-    PublicKey::from_str(&node.id).expect("lnpeerd's id is a public key")
 }
 
 fn start_lnpeer(plugins: &Wrappers) -> Node {
@@ -130,7 +81,7 @@ fn logged(node: &Node, prefix: &str, nth: usize) -> Value {
 fn lnpeer_to_ldk_and_ldk_to_lnpeer() {
     let plugins = Wrappers::new();
     let lnpeer = start_lnpeer(&plugins);
-    let ldk = Ldk::start("ldk");
+    let ldk = start_ldk("ldk");
     ldk.dial(&lnpeer);
 
     lnpeer.rpc(
@@ -162,7 +113,7 @@ fn lnpeer_to_ldk_and_ldk_to_lnpeer() {
 fn replies_along_blinded_paths_both_ways() {
     let plugins = Wrappers::new();
     let lnpeer = start_lnpeer(&plugins);
-    let ldk = Ldk::start("ldk");
+    let ldk = start_ldk("ldk");
     ldk.dial(&lnpeer);
 
     // lnpeer asks with a reply path it made (itself the introduction node); LDK answers
@@ -230,7 +181,7 @@ fn replies_along_blinded_paths_both_ways() {
 fn lnpeer_forwards_between_two_ldk_nodes() {
     let plugins = Wrappers::new();
     let lnpeer = start_lnpeer(&plugins);
-    let (one, two) = (Ldk::start("one"), Ldk::start("two"));
+    let (one, two) = (start_ldk("one"), start_ldk("two"));
     one.dial(&lnpeer);
     two.dial(&lnpeer);
     let via = public_key(&lnpeer);
@@ -257,6 +208,8 @@ fn lnpeer_forwards_between_two_ldk_nodes() {
         CustomOnionMessage::new(ANSWER, b"ok".to_vec())
     );
     assert_eq!(back.context, Some(b"back".to_vec()));
+    // lnpeerd logs a forward after queueing it, so the reply can reach `one` first.
+    wait_until(|| lnpeer.log().matches("onion msg: forwarded").count() >= 2);
     assert_eq!(lnpeer.log().matches("onion msg: forwarded").count(), 2);
     // lnpeer's own hooks saw nothing: it only forwarded.
     assert!(!lnpeer.log().contains("onion_message_recv"));

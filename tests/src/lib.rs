@@ -13,7 +13,10 @@
 //! - [`lnprototest`]: a second venv, with lnprototest 0.0.7 (its pyln pins clash with the
 //!   first), and pytest runs in it against `lnpeerd` through `tests/python/lnpeer_lnprototest`.
 //! - [`provision`]: what the provisioned environments share.
+//! - [`ldk`]: an in-process LDK node (`ldk-peer`) on a runtime of its own, as lnpeerd's peer,
+//!   with bounded waits and shutdown on drop.
 
+pub mod ldk;
 pub mod lnprototest;
 pub mod node;
 pub mod npm;
