@@ -99,20 +99,15 @@ pub(crate) fn measure(report: &mut Report, samples: usize) {
         setting,
         None,
     );
-    report.row(
-        "LSPS0 list_protocols: p50 µs",
-        micros(ours.p50()),
-        micros(theirs.p50()),
-        setting,
-        None,
-    );
-    report.row(
-        "LSPS0 list_protocols: p99 µs",
-        micros(ours.p99()),
-        micros(theirs.p99()),
-        setting,
-        None,
-    );
+    for (quantile, q) in [("p50", 0.5), ("p99", 0.99)] {
+        report.row(
+            &format!("LSPS0 list_protocols: {quantile} µs"),
+            micros(ours.quantile(q)),
+            micros(theirs.quantile(q)),
+            setting,
+            None,
+        );
+    }
 }
 
 #[cfg(test)]
