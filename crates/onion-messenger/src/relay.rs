@@ -48,10 +48,10 @@ impl Relay {
     pub(crate) fn handle(&self, source: Option<&PublicKey>, message: OnionMessage) -> Outcome {
         let mut message = message;
         for _ in 0..MAX_LOCAL_PEELS {
-            let peeled = peel_onion_message(&self.node_secret, &message).map_err(|error| {
-                self.dropped(source, &error.to_string());
-                error.to_string()
-            })?;
+            let peeled = match peel_onion_message(&self.node_secret, &message) {
+                Ok(peeled) => peeled,
+                Err(error) => return self.dropped(source, error.to_string()),
+            };
             match peeled {
                 Peeled::Receive(received) => return self.receive(source, &received),
                 Peeled::Forward(forward) => match forward.next_hop {
@@ -60,16 +60,16 @@ impl Relay {
                     NextHop::ShortChannelId(scid) => {
                         // A channel-less node knows no short channel ids (CLN looks them up in
                         // its channels and aliases).
-                        let why = format!("onion msg: unknown next scid {scid}");
-                        self.dropped(source, &why);
-                        return Err(why);
+                        return self
+                            .dropped(source, format!("onion msg: unknown next scid {scid}"));
                     }
                 },
             }
         }
-        let why = format!("onion msg: routed through us more than {MAX_LOCAL_PEELS} times");
-        self.dropped(source, &why);
-        Err(why)
+        self.dropped(
+            source,
+            format!("onion msg: routed through us more than {MAX_LOCAL_PEELS} times"),
+        )
     }
 
     fn forward(
@@ -83,20 +83,18 @@ impl Relay {
                 tracing::debug!(node_id = %next, subsystem = "connectd", "onion msg: forwarded");
                 Ok(())
             }
-            Err(error) => {
-                let why = match error {
-                    peer_manager::SendOnionError::NotConnected => {
-                        format!("onion msg: unknown next peer {next}")
-                    }
-                    other => format!("onion msg: next peer {next}: {other}"),
-                };
-                self.dropped(source, &why);
-                Err(why)
+            Err(peer_manager::SendOnionError::NotConnected) => {
+                self.dropped(source, format!("onion msg: unknown next peer {next}"))
             }
+            Err(other) => self.dropped(source, format!("onion msg: next peer {next}: {other}")),
         }
     }
 
     fn receive(&self, source: Option<&PublicKey>, received: &Received) -> Outcome {
+        // Room first: a message the hooks have no room for is dropped before its JSON is built.
+        let Ok(room) = self.received.try_reserve() else {
+            return self.dropped(source, "onion msg: the hooks' queue is full".to_owned());
+        };
         // Only a path_id we made means "over our path"; any other is treated as unsolicited.
         let pathsecret = received
             .path_secret()
@@ -116,20 +114,17 @@ impl Relay {
                 ""
             },
         );
-        self.received
-            .try_send(ReceivedOnionMessage { pathsecret, params })
-            .map_err(|_| {
-                let why = "onion msg: the hooks' queue is full".to_owned();
-                self.dropped(source, &why);
-                why
-            })
+        room.send(ReceivedOnionMessage { pathsecret, params });
+        Ok(())
     }
 
-    fn dropped(&self, source: Option<&PublicKey>, why: &str) {
+    /// Logs why a message went nowhere, and returns it as the outcome.
+    fn dropped(&self, source: Option<&PublicKey>, why: String) -> Outcome {
         match source {
             Some(peer) => tracing::debug!(node_id = %peer, subsystem = "connectd", "{why}"),
             None => tracing::debug!(subsystem = "connectd", "injected {why}"),
         }
+        Err(why)
     }
 }
 

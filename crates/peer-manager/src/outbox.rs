@@ -16,6 +16,7 @@
 //! task that finds the socket full leaves the rest to the writer task, which waits for room.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -102,6 +103,10 @@ struct Shared {
     work: Notify,
     /// Woken when bytes have been written or the connection closed: senders waiting for room.
     room: Notify,
+    /// `dev-peer-write-delay` in nanoseconds: only the writer task writes, and it waits this
+    /// long before each write; zero (the default) is no delay. An atomic, so that the writer
+    /// loop pays one load for it, not a lock.
+    write_delay_nanos: AtomicU64,
     /// Woken when the write delay changes, so a writer sleeping on the old one starts over.
     delay_changed: Notify,
     custom_limit: usize,
@@ -135,9 +140,6 @@ struct State {
     accepted: u64,
     written: u64,
     phase: Phase,
-    /// `dev-peer-write-delay`: only the writer task writes, and it waits this long before
-    /// each write. Zero (the default) is no delay.
-    write_delay: Duration,
     /// `--dev-disconnect`: the node's script, consulted for every message sent.
     dev_disconnect: Option<DevDisconnectHook>,
     /// Why the connection closes once `Closing` is done, when it is not a warning's close.
@@ -219,13 +221,13 @@ impl Outbox {
                     accepted: 0,
                     written: 0,
                     phase: Phase::Open,
-                    write_delay: Duration::ZERO,
                     dev_disconnect: None,
                     close_reason: None,
                 }),
                 socket,
                 work: Notify::new(),
                 room: Notify::new(),
+                write_delay_nanos: AtomicU64::new(0),
                 delay_changed: Notify::new(),
                 custom_limit,
                 control_limit,
@@ -383,7 +385,7 @@ impl Outbox {
         // The clock is read only when it can decide: in a burst the queue is not empty.
         let write_now = alone
             && frame <= DIRECT_WRITE_MAX
-            && state.write_delay.is_zero()
+            && self.write_delay().is_zero()
             && state
                 .last_write
                 .is_none_or(|at| at.elapsed() >= QUIET_BEFORE_DIRECT_WRITE);
@@ -418,7 +420,7 @@ impl Outbox {
             if state.flushing {
                 return Flushed::Busy;
             }
-            if !writer && !state.write_delay.is_zero() {
+            if !writer && !self.write_delay().is_zero() {
                 return Flushed::Delayed;
             }
             if state.queued.is_empty() {
@@ -503,18 +505,26 @@ impl Outbox {
     /// Makes the writer task wait `delay` before each write from now on, and the only one to
     /// write (`dev-peer-write-delay`); zero writes without delay again.
     pub(crate) fn set_write_delay(&self, delay: Duration) {
-        self.state().write_delay = delay;
+        let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        self.shared
+            .write_delay_nanos
+            .store(nanos, Ordering::Release);
         self.shared.delay_changed.notify_waiters();
         self.shared.work.notify_one();
     }
 
+    /// The write delay set by [`Outbox::set_write_delay`].
+    fn write_delay(&self) -> Duration {
+        Duration::from_nanos(self.shared.write_delay_nanos.load(Ordering::Acquire))
+    }
+
     /// How long queued bytes wait before the writer task writes them, when they are there.
     fn pending_delay(&self) -> Duration {
-        let state = self.state();
-        if state.queued.is_empty() {
+        let delay = self.write_delay();
+        if delay.is_zero() || self.state().queued.is_empty() {
             Duration::ZERO
         } else {
-            state.write_delay
+            delay
         }
     }
 
@@ -545,16 +555,20 @@ impl Outbox {
             let work = self.shared.work.notified();
             tokio::pin!(work);
             work.as_mut().enable();
-            // Registered before the delay is read, so a change in between is not missed.
-            let delay_changed = self.shared.delay_changed.notified();
-            tokio::pin!(delay_changed);
-            delay_changed.as_mut().enable();
-            let delay = self.pending_delay();
-            if !delay.is_zero() {
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    // Cleared or changed: start over with the new delay.
-                    () = delay_changed => continue,
+            // Without a delay (always, but when testing another node) this is one atomic load.
+            if !self.write_delay().is_zero() {
+                // Registered before the delay is read again, so a change in between is not
+                // missed.
+                let delay_changed = self.shared.delay_changed.notified();
+                tokio::pin!(delay_changed);
+                delay_changed.as_mut().enable();
+                let delay = self.pending_delay();
+                if !delay.is_zero() {
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        // Cleared or changed: start over with the new delay.
+                        () = delay_changed => continue,
+                    }
                 }
             }
             match self.write_queued(true) {
