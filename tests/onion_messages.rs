@@ -2,8 +2,9 @@
 //! to C through B with a reply path through B back to itself; C's plugin hook
 //! (`onion_message_recv`) gets it and answers along the reply path with `sendonionmessage
 //! ... blinded_path`; A's `onion_message_recv_secret` hook gets the answer with the path's
-//! secret. Also: the feature bit, the commands' refusals, injecting and decrypting, and what a
-//! peer gets for a malformed 513.
+//! secret. Also: the feature bit, the commands' refusals, injecting and decrypting, what a
+//! peer gets for a malformed 513, and `onionmessage_forward_fail` for a message whose next
+//! node is not connected, which a plugin can use to connect and inject it again.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use lnpeer_tests::node::Node;
@@ -230,4 +231,69 @@ fn injected_onions_and_decrypted_data_follow_the_path() {
         got["unknown_fields"],
         json!([{"number": 65543, "value": "0102"}])
     );
+}
+
+#[test]
+fn a_message_for_an_unconnected_next_node_is_reported_and_can_be_injected_again() {
+    let plugins = Wrappers::new();
+    let (a, b, c) = (Node::start(&[]), start(&plugins), start(&plugins));
+    a.connect(&b);
+    // B is not connected to C: B cannot forward A's message.
+    a.rpc(
+        "sendonionmessage",
+        json!({"hops": [b.id, c.id], "tlvs": {"65537": "6c61746572"}}),
+    );
+    let failed = logged_json(&b, "onionmessage_forward_fail: ");
+    assert_eq!(failed["source"], json!(a.id));
+    assert_eq!(failed["next_node_id"], json!(c.id));
+    assert!(failed.get("next_short_channel_id_dir").is_none());
+    // `outgoing` is the whole next message (type 513 first); `incoming` is the packet we got.
+    let outgoing = failed["outgoing"].as_str().unwrap();
+    assert!(outgoing.starts_with("0201"), "{failed}");
+    let incoming = failed["incoming"].as_str().unwrap();
+    assert_eq!(
+        incoming.len(),
+        outgoing.len() - 2 * (2 + 33 + 2),
+        "{failed}"
+    );
+    assert!(!c.log().contains("onion_message_recv"));
+
+    // What CLN's plugins do with it: connect to the next node and inject the message again.
+    b.connect(&c);
+    b.rpc("injectonionmessage", json!([failed["path_key"], incoming]));
+    let got = logged_json(&c, "onion_message_recv: ");
+    assert_eq!(
+        got["unknown_fields"],
+        json!([{"number": 65537, "value": "6c61746572"}])
+    );
+
+    // A 513 that does not peel: reported without a next hop.
+    let mut garbage = "0201".to_owned();
+    garbage.push_str(&b.id);
+    garbage.push_str(&format!("{:04x}", 1366));
+    garbage.push_str(&"00".repeat(1366));
+    a.rpc("dev-sendrawmsg", json!([b.id, garbage]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let unpeeled = loop {
+        let lines: Vec<Value> = b
+            .log()
+            .lines()
+            .filter_map(|line| line.split_once("onionmessage_forward_fail: "))
+            .map(|(_, json)| serde_json::from_str(json).unwrap())
+            .collect();
+        if lines.len() == 2 {
+            break lines[1].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second notification: {}",
+            b.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(unpeeled["source"], json!(a.id));
+    assert_eq!(unpeeled["path_key"], json!(b.id));
+    assert_eq!(unpeeled["incoming"], json!("00".repeat(1366)));
+    assert!(unpeeled.get("outgoing").is_none(), "{unpeeled}");
+    assert!(unpeeled.get("next_node_id").is_none(), "{unpeeled}");
 }

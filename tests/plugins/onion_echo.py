@@ -6,6 +6,8 @@ Logs every onion message it is handed, one line each, as
 whole `onion_message` object, keys sorted). An unsolicited message that carries
 a reply path and a field of type 65537 is answered along that path with the
 same bytes under type 65539, through `sendonionmessage ... blinded_path`.
+Each `onionmessage_forward_fail` notification is logged as
+"onionmessage_forward_fail: <json>" (its fields, keys sorted).
 """
 import json
 
@@ -40,6 +42,12 @@ def on_recv(onion_message, plugin, **kwargs):
 def on_recv_secret(onion_message, plugin, **kwargs):
     plugin.log("onion_message_recv_secret: " + json.dumps(onion_message, sort_keys=True))
     return {'result': 'continue'}
+
+
+@plugin.subscribe('onionmessage_forward_fail')
+def on_forward_fail(onionmessage_forward_fail, plugin, **kwargs):
+    plugin.log("onionmessage_forward_fail: "
+               + json.dumps(onionmessage_forward_fail, sort_keys=True))
 
 
 plugin.run()

@@ -29,7 +29,7 @@ use crate::hsm;
 use crate::store::{Opener, SharedStore, Store, StoreError, DB_FILE};
 use delivery::{Delivery, InboxStore, StoredSends};
 use lsps::Lsps;
-use onion_messenger::{OnionMessenger, ReceivedOnionMessage};
+use onion_messenger::{ForwardFailure, OnionMessenger, ReceivedOnionMessage};
 use plugin_host::OnionMessageHook;
 use remote_control::RemoteControl;
 
@@ -115,9 +115,11 @@ pub struct Node {
     _delivery: Arc<Delivery>,
     /// LSPS0's client calls and service (and their tasks) live as long as the node.
     _lsps: Arc<Lsps>,
-    /// Onion messages: the relay the manager calls, and the task feeding the hooks.
+    /// Onion messages: the relay the manager calls, the task feeding the hooks, and the one
+    /// sending `onionmessage_forward_fail`.
     _onion: Arc<OnionMessenger>,
     onion_hooks: tokio::task::JoinHandle<()>,
+    onion_forward_failures: tokio::task::JoinHandle<()>,
     stop: watch::Receiver<bool>,
 }
 
@@ -352,6 +354,10 @@ impl Node {
             Some(received) => tokio::spawn(run_onion_hooks(plugins.clone(), received)),
             None => tokio::spawn(async {}),
         };
+        let onion_forward_failures = match onion.take_forward_failures() {
+            Some(failures) => tokio::spawn(notify_forward_failures(plugins.clone(), failures)),
+            None => tokio::spawn(async {}),
+        };
         onion.start();
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
@@ -375,6 +381,7 @@ impl Node {
             _lsps: lsps,
             _onion: onion,
             onion_hooks,
+            onion_forward_failures,
             stop: stopped,
         })
     }
@@ -425,6 +432,7 @@ impl Node {
         self.persister.abort();
         self.remote_watch.abort();
         self.onion_hooks.abort();
+        self.onion_forward_failures.abort();
         tracing::info!("lnpeerd shut down");
     }
 }
@@ -651,6 +659,20 @@ async fn run_onion_hooks(
             OnionMessageHook::Recv
         };
         plugins.onion_message_hook(hook, &message.params).await;
+    }
+}
+
+/// Sends `onionmessage_forward_fail` for each peer's onion message we could not pass on; its
+/// JSON (two packets in hex) is built only while a plugin subscribes.
+async fn notify_forward_failures(
+    plugins: PluginHost,
+    mut failures: tokio::sync::mpsc::Receiver<ForwardFailure>,
+) {
+    const TOPIC: &str = "onionmessage_forward_fail";
+    while let Some(failure) = failures.recv().await {
+        if plugins.has_subscribers(TOPIC) {
+            plugins.notify(TOPIC, &failure.params());
+        }
     }
 }
 

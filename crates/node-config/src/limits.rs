@@ -355,7 +355,8 @@ limits! {
         help "Drop an onion message for a peer with more than this many bytes waiting to be written";
     /// Received onion messages waiting for the plugins' `onion_message_recv` hooks. The hooks
     /// run one message at a time; with every peer under its rate limit, 256 covers a burst
-    /// from 64 peers at once. More are dropped, with a log line.
+    /// from 64 peers at once. More are dropped, with a log line. The same bound applies,
+    /// separately, to failed forwards waiting for `onionmessage_forward_fail`.
     onion_message_hook_queue: usize = 256;
         option "onion-message-hook-queue" "<messages>", unit "messages", min 1, max None, Onion,
         help "Received onion messages waiting for plugin hooks; more are dropped";

@@ -34,8 +34,10 @@
 //!   Forward { next_hop: NodeId(id), message } ─▶ id == ours: peel `message` again
 //!                                                 a connected peer that offered bit 38/39:
 //!                                                   send message.to_bytes() to it
-//!                                                 otherwise: drop (+ onionmessage_forward_fail)
+//!                                                 not connected: drop + onionmessage_forward_fail
+//!                                                 otherwise (no bit 38/39, busy): drop
 //!   Forward { next_hop: ShortChannelId(scid), .. } ─▶ resolve through our channels, or drop
+//!                                                     + onionmessage_forward_fail
 //!   Receive(received) ─▶ received.path_secret() is Some: hook onion_message_recv_secret
 //!                        otherwise: hook onion_message_recv
 //!                        (payload shape: received.payload's fields, CLN's names)

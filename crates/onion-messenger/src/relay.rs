@@ -2,18 +2,22 @@
 //! node key; a forward sent to its next peer (or peeled again when the next hop is us); a
 //! message for us handed to the hooks' queue. Nothing here waits: a full queue or a busy peer
 //! drops the message, as BOLT 4 allows ("MAY rate-limit messages by dropping them").
+//!
+//! A peer's message that does not peel, or whose next hop is no peer of ours, is also handed
+//! (bounded, dropped when full) to the `onionmessage_forward_fail` notification, as CLN does: a
+//! plugin may connect to the next node and inject the message again.
 
 use std::sync::Arc;
 
 use noise_transport::PublicKey;
 use onion_message::{
-    peel_onion_message, Encode, NextHop, OnionMessage, Peeled, Received, SecretKey,
+    peel_onion_message, Encode, Forward, NextHop, OnionMessage, Peeled, Received, SecretKey,
 };
 use peer_manager::{OnionMessageHandler, PeerManager};
 use tokio::sync::mpsc;
 
 use crate::path_secret::PathSecrets;
-use crate::shapes::hook_params;
+use crate::shapes::{forward_fail_params, hook_params};
 
 /// How many times one message may be peeled by us in a row (a path that goes through us more
 /// than once, as a reply path whose introduction node is ourselves does). Each peel consumes a
@@ -30,6 +34,28 @@ pub struct ReceivedOnionMessage {
     pub params: serde_json::Value,
 }
 
+/// A peer's onion message we could not pass on, for the `onionmessage_forward_fail`
+/// notification. CLN's two cases: it did not peel (`outgoing` is `None`), or its next hop is
+/// not a connected peer (`outgoing` is the peeled message and where it was going). A next peer
+/// that is connected but busy or without the feature is not one (CLN sends to it regardless).
+#[derive(Debug, Clone)]
+pub struct ForwardFailure {
+    /// The peer that sent it.
+    pub source: PublicKey,
+    /// The message as we last tried to peel it: as it came, or after the layers that were
+    /// for us (a path through us more than once).
+    pub incoming: OnionMessage,
+    /// The peeled message and its next hop, when peeling got that far.
+    pub outgoing: Option<Forward>,
+}
+
+impl ForwardFailure {
+    /// The notification's params in CLN's shape: `{"onionmessage_forward_fail": {...}}`.
+    pub fn params(&self) -> serde_json::Value {
+        forward_fail_params(self)
+    }
+}
+
 /// Everything peeling and forwarding need, shared by the reader-side handler and the commands.
 pub(crate) struct Relay {
     pub(crate) manager: PeerManager,
@@ -37,6 +63,7 @@ pub(crate) struct Relay {
     pub(crate) node_id: PublicKey,
     pub(crate) paths: PathSecrets,
     pub(crate) received: mpsc::Sender<ReceivedOnionMessage>,
+    pub(crate) forward_failures: mpsc::Sender<ForwardFailure>,
 }
 
 /// What became of a message: `Err` holds CLN's text for why it went nowhere.
@@ -50,20 +77,24 @@ impl Relay {
         for _ in 0..MAX_LOCAL_PEELS {
             let peeled = match peel_onion_message(&self.node_secret, &message) {
                 Ok(peeled) => peeled,
-                Err(error) => return self.dropped(source, error.to_string()),
+                Err(error) => {
+                    self.report_failure(source, message, None);
+                    return self.dropped(source, error.to_string());
+                }
             };
-            match peeled {
+            let forward = match peeled {
                 Peeled::Receive(received) => return self.receive(source, &received),
-                Peeled::Forward(forward) => match forward.next_hop {
-                    NextHop::NodeId(next) if next == self.node_id => message = forward.message,
-                    NextHop::NodeId(next) => return self.forward(source, &next, &forward.message),
-                    NextHop::ShortChannelId(scid) => {
-                        // A channel-less node knows no short channel ids (CLN looks them up in
-                        // its channels and aliases).
-                        return self
-                            .dropped(source, format!("onion msg: unknown next scid {scid}"));
-                    }
-                },
+                Peeled::Forward(forward) => forward,
+            };
+            match forward.next_hop {
+                NextHop::NodeId(next) if next == self.node_id => message = forward.message,
+                NextHop::NodeId(next) => return self.forward(source, message, &next, forward),
+                NextHop::ShortChannelId(scid) => {
+                    // A channel-less node knows no short channel ids (CLN looks them up in its
+                    // channels and aliases).
+                    self.report_failure(source, message, Some(forward));
+                    return self.dropped(source, format!("onion msg: unknown next scid {scid}"));
+                }
             }
         }
         self.dropped(
@@ -72,21 +103,48 @@ impl Relay {
         )
     }
 
+    /// Sends `forward` (peeled from `incoming`) to the peer `next`.
     fn forward(
         &self,
         source: Option<&PublicKey>,
+        incoming: OnionMessage,
         next: &PublicKey,
-        message: &OnionMessage,
+        forward: Forward,
     ) -> Outcome {
-        match self.manager.send_onion_message(next, &message.to_bytes()) {
+        match self
+            .manager
+            .send_onion_message(next, &forward.message.to_bytes())
+        {
             Ok(()) => {
                 tracing::debug!(node_id = %next, subsystem = "connectd", "onion msg: forwarded");
                 Ok(())
             }
             Err(peer_manager::SendOnionError::NotConnected) => {
+                self.report_failure(source, incoming, Some(forward));
                 self.dropped(source, format!("onion msg: unknown next peer {next}"))
             }
             Err(other) => self.dropped(source, format!("onion msg: next peer {next}: {other}")),
+        }
+    }
+
+    /// Hands a peer's message that went nowhere to the `onionmessage_forward_fail` queue
+    /// (not an injected one: its caller already has the error, as in CLN).
+    fn report_failure(
+        &self,
+        source: Option<&PublicKey>,
+        incoming: OnionMessage,
+        outgoing: Option<Forward>,
+    ) {
+        let Some(source) = source else {
+            return;
+        };
+        let failure = ForwardFailure {
+            source: *source,
+            incoming,
+            outgoing,
+        };
+        if self.forward_failures.try_send(failure).is_err() {
+            tracing::debug!(node_id = %source, subsystem = "connectd", "onion msg: the forward-failure queue is full");
         }
     }
 

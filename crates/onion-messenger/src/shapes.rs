@@ -1,7 +1,8 @@
 //! The JSON shapes CLN gives onion messages: a blinded path (`reply_blindedpath` in the hooks,
 //! and what `createonionreplypath` returns and `sendonionmessage` takes) and the hooks'
 //! `onion_message` object (`lightningd/onion_message.c`: `pathsecret`, `reply_blindedpath`,
-//! `invoice_request`, `invoice`, `invoice_error`, `unknown_fields` as `{number, value}`).
+//! `invoice_request`, `invoice`, `invoice_error`, `unknown_fields` as `{number, value}`), and
+//! the `onionmessage_forward_fail` notification (`lightningd/notification.c`).
 //!
 //! ```text
 //! blinded path: {"first_node_id": pubkey}  or  {"first_scid": "BxTxO", "first_scid_dir": 0|1},
@@ -10,10 +11,12 @@
 //! ```
 
 use onion_message::{
-    BlindedHop, BlindedPath, Direction, Encode, IntroductionNode, Payload, PublicKey,
+    BlindedHop, BlindedPath, Direction, Encode, IntroductionNode, NextHop, Payload, PublicKey,
     ShortChannelId,
 };
 use serde_json::{json, Map, Value};
+
+use crate::relay::ForwardFailure;
 
 /// A blinded path in CLN's JSON shape.
 pub fn blinded_path_json(path: &BlindedPath) -> Value {
@@ -142,6 +145,45 @@ pub fn parse_blinded_path(value: &Value) -> Result<BlindedPath, String> {
     BlindedPath::new(introduction, first_path_key, hops).map_err(|error| error.to_string())
 }
 
+/// `{"onionmessage_forward_fail": {...}}`: `source`, `incoming` (the packet we could not pass
+/// on) and `path_key` (its path key, so `injectonionmessage` takes the two as they are); when
+/// peeling got that far, `outgoing` (the whole next `onion_message`) and `next_node_id`, or
+/// `next_short_channel_id_dir` (an `encrypted_data_tlv` names a channel without a direction;
+/// CLN writes it as direction 0).
+pub fn forward_fail_params(failure: &ForwardFailure) -> Value {
+    let mut about = Map::new();
+    about.insert(
+        "source".into(),
+        hex::encode(failure.source.serialize()).into(),
+    );
+    about.insert(
+        "incoming".into(),
+        hex::encode(failure.incoming.packet()).into(),
+    );
+    about.insert(
+        "path_key".into(),
+        hex::encode(failure.incoming.path_key().serialize()).into(),
+    );
+    if let Some(forward) = &failure.outgoing {
+        about.insert(
+            "outgoing".into(),
+            hex::encode(forward.message.to_bytes()).into(),
+        );
+        match forward.next_hop {
+            NextHop::NodeId(id) => {
+                about.insert("next_node_id".into(), hex::encode(id.serialize()).into());
+            }
+            NextHop::ShortChannelId(scid) => {
+                about.insert(
+                    "next_short_channel_id_dir".into(),
+                    format!("{scid}/0").into(),
+                );
+            }
+        }
+    }
+    json!({ "onionmessage_forward_fail": about })
+}
+
 /// The BOLT 4 bytes of `path`, as hex.
 pub fn blinded_path_hex(path: &BlindedPath) -> String {
     hex::encode(path.to_bytes())
@@ -254,5 +296,47 @@ mod tests {
         assert!(message["reply_blindedpath"]["first_path_key"].is_string());
         let plain = hook_params(&Payload::default(), None);
         assert_eq!(plain, json!({"onion_message": {"unknown_fields": []}}));
+    }
+
+    #[test]
+    fn forward_failures_have_clns_fields_for_each_case() {
+        let incoming =
+            onion_message::OnionMessage::new(key(5), vec![0xab; 1366]).expect("a message");
+        let next = onion_message::OnionMessage::new(key(6), vec![0xcd; 1366]).expect("a message");
+        let mut failure = ForwardFailure {
+            source: key(7),
+            incoming: incoming.clone(),
+            outgoing: None,
+        };
+        // Did not peel: no next hop, no outgoing.
+        let params = forward_fail_params(&failure);
+        let about = &params["onionmessage_forward_fail"];
+        assert_eq!(about["source"], hex::encode(key(7).serialize()));
+        assert_eq!(about["incoming"], hex::encode(incoming.packet()));
+        assert_eq!(about["path_key"], hex::encode(key(5).serialize()));
+        assert_eq!(about.as_object().map(Map::len), Some(3), "{about}");
+
+        failure.outgoing = Some(onion_message::Forward {
+            next_hop: NextHop::NodeId(key(8)),
+            message: next.clone(),
+        });
+        let params = forward_fail_params(&failure);
+        let about = &params["onionmessage_forward_fail"];
+        // The whole next message, type first, as CLN hands it on.
+        assert_eq!(about["outgoing"], hex::encode(next.to_bytes()));
+        assert!(about["outgoing"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("0201")));
+        assert_eq!(about["next_node_id"], hex::encode(key(8).serialize()));
+        assert!(about.get("next_short_channel_id_dir").is_none());
+
+        failure.outgoing = Some(onion_message::Forward {
+            next_hop: NextHop::ShortChannelId(ShortChannelId::new(700, 3, 1).expect("in range")),
+            message: next,
+        });
+        let params = forward_fail_params(&failure);
+        let about = &params["onionmessage_forward_fail"];
+        assert_eq!(about["next_short_channel_id_dir"], "700x3x1/0");
+        assert!(about.get("next_node_id").is_none());
     }
 }

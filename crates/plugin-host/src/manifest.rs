@@ -75,6 +75,7 @@ pub const EMITTED_TOPICS: &[&str] = &[
     "plugin_stopped",
     "warning",
     "log",
+    "onionmessage_forward_fail",
 ];
 
 /// Feature places CLN accepts in `featurebits` (`common/features.c:feature_place_names`);

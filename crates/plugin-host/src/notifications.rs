@@ -23,6 +23,14 @@ impl PluginHost {
         self.notify(topic, &json!({ topic: about }));
     }
 
+    /// Whether an active plugin subscribes to `topic` (so a costly notification is built only
+    /// when someone will read it).
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        self.plugins()
+            .iter()
+            .any(|plugin| plugin.is_active() && plugin.subscribes(topic))
+    }
+
     /// Sends a notification to every active plugin subscribed to `topic`.
     pub fn notify(&self, topic: &str, params: &Value) {
         for plugin in self.plugins() {
