@@ -9,7 +9,9 @@
 
 use lnpeer_tests::node::Node;
 use lnpeer_tests::plugins::{wait_for_plugins, Wrappers};
-use onion_message::{create_blinded_path, Encode, PublicKey, SecretKey};
+use onion_message::{
+    create_blinded_path, Encode, ForwardNode, PublicKey, SecretKey, ShortChannelId,
+};
 use serde_json::{json, Value};
 
 const PLUGIN: &str = "onion_echo.py";
@@ -273,27 +275,57 @@ fn a_message_for_an_unconnected_next_node_is_reported_and_can_be_injected_again(
     garbage.push_str(&format!("{:04x}", 1366));
     garbage.push_str(&"00".repeat(1366));
     a.rpc("dev-sendrawmsg", json!([b.id, garbage]));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let unpeeled = loop {
-        let lines: Vec<Value> = b
-            .log()
-            .lines()
-            .filter_map(|line| line.split_once("onionmessage_forward_fail: "))
-            .map(|(_, json)| serde_json::from_str(json).unwrap())
-            .collect();
-        if lines.len() == 2 {
-            break lines[1].clone();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no second notification: {}",
-            b.log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let unpeeled = notifications(&b, 2)[1].clone();
     assert_eq!(unpeeled["source"], json!(a.id));
     assert_eq!(unpeeled["path_key"], json!(b.id));
     assert_eq!(unpeeled["incoming"], json!("00".repeat(1366)));
     assert!(unpeeled.get("outgoing").is_none(), "{unpeeled}");
     assert!(unpeeled.get("next_node_id").is_none(), "{unpeeled}");
+
+    // A path whose hop at B names a channel: B has none, so it reports the short channel id.
+    let to_c = create_blinded_path(
+        &[ForwardNode {
+            node_id: PublicKey::from_slice(&hex::decode(&b.id).unwrap()).unwrap(),
+            next_short_channel_id: ShortChannelId::new(700_000, 12, 1),
+        }],
+        &PublicKey::from_slice(&hex::decode(&c.id).unwrap()).unwrap(),
+        &[3; 32],
+        &SecretKey::from_slice(&[4; 32]).unwrap(),
+    )
+    .unwrap();
+    a.rpc(
+        "sendonionmessage",
+        json!({"hops": [], "tlvs": {"65537": "00"}, "blinded_path": hex::encode(to_c.to_bytes())}),
+    );
+    b.wait_for_log("onion msg: unknown next scid 700000x12x1");
+    let scid = &notifications(&b, 3)[2];
+    assert_eq!(scid["next_short_channel_id_dir"], "700000x12x1/0", "{scid}");
+    assert!(scid.get("next_node_id").is_none(), "{scid}");
+    assert!(scid["outgoing"].as_str().unwrap().starts_with("0201"));
+}
+
+/// The `onionmessage_forward_fail` notifications the echo plugin logged on `node`, in order,
+/// once there are `count` of them.
+#[track_caller]
+fn notifications(node: &Node, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let logged: Vec<Value> = node
+            .log()
+            .lines()
+            .filter_map(|line| line.split_once("onionmessage_forward_fail: "))
+            .map(|(_, json)| serde_json::from_str(json).unwrap())
+            .collect();
+        if logged.len() >= count {
+            assert_eq!(logged.len(), count, "more notifications than expected");
+            return logged;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {count} notifications: {}",
+            logged.len(),
+            node.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
