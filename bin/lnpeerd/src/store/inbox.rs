@@ -2,7 +2,7 @@
 //! every append (the oldest go first) and by age.
 
 use delivery::{InboxBounds, InboxStore, ReceivedMessage, StoreFailure};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{blob, to_sql_time, unsigned, SharedStore, Store, StoreError};
 
@@ -37,11 +37,31 @@ fn prune(
     let cutoff = to_sql_time(bounds.received_after)?;
     let mut removed = 0;
     loop {
+        // Within the count and bytes (the common case, and after dropping the excess): one
+        // indexed row read tells whether anything aged out.
+        if totals.count <= bounds.max_count && totals.bytes <= bounds.max_bytes {
+            let oldest: Option<i64> = tx
+                .prepare_cached("SELECT received_at FROM custommsgs ORDER BY idx LIMIT 1")?
+                .query_row([], |row| row.get(0))
+                .optional()?;
+            if oldest.is_none_or(|received_at| received_at >= cutoff) {
+                return Ok((totals, removed));
+            }
+        }
+        // Over by count alone (a full inbox taking one more), read only the rows to drop.
+        let excess = totals.count.saturating_sub(bounds.max_count);
+        let batch = if excess > 0 && totals.bytes <= bounds.max_bytes {
+            i64::try_from(excess)
+                .unwrap_or(PRUNE_BATCH)
+                .min(PRUNE_BATCH)
+        } else {
+            PRUNE_BATCH
+        };
         let mut stmt = tx.prepare_cached(
             "SELECT idx, length(payload), received_at FROM custommsgs ORDER BY idx LIMIT ?1",
         )?;
         let oldest = stmt
-            .query_map(params![PRUNE_BATCH], |row| {
+            .query_map(params![batch], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get(2)?))
             })?
             .collect::<Result<Vec<(i64, i64, i64)>, _>>()?;
@@ -63,7 +83,8 @@ fn prune(
         let Some(last) = last_dropped else {
             return Ok((totals, removed));
         };
-        tx.execute("DELETE FROM custommsgs WHERE idx <= ?1", params![last])?;
+        tx.prepare_cached("DELETE FROM custommsgs WHERE idx <= ?1")?
+            .execute(params![last])?;
         if oldest.last().map(|row| row.0) != Some(last) {
             return Ok((totals, removed));
         }
@@ -93,10 +114,10 @@ impl Store {
             Some(totals) => totals,
             None => totals(&tx)?,
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO custommsgs (peer_id, payload, received_at) VALUES (?1, ?2, ?3)",
-            params![&peer[..], payload, to_sql_time(received_at)?],
-        )?;
+        )?
+        .execute(params![&peer[..], payload, to_sql_time(received_at)?])?;
         let index = unsigned(tx.last_insert_rowid(), "inbox index")?;
         totals.count += 1;
         totals.bytes += payload.len() as u64;
@@ -333,5 +354,31 @@ mod tests {
         assert_eq!(totals(&tx).unwrap(), Totals { count: 1, bytes: 2 });
         drop(tx);
         assert_eq!(store.inbox_totals, Some(Totals { count: 1, bytes: 2 }));
+    }
+
+    #[test]
+    fn an_append_over_the_count_also_drops_what_aged_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join(DB_FILE)).unwrap();
+        // Index k is received at 99 + k.
+        for k in 1..=500u64 {
+            store
+                .append_received(&[2; 33], &[1], 99 + k, &bounds(500, 1 << 20, 0))
+                .unwrap();
+        }
+        // One over the count (index 1 goes), and everything received before 300 has aged out
+        // (indexes up to 200).
+        store
+            .append_received(&[2; 33], &[1], 700, &bounds(500, 1 << 20, 300))
+            .unwrap();
+        let kept = indexes(&store);
+        assert_eq!((kept.len(), kept[0], kept[300]), (301, 201, 501));
+        assert_eq!(
+            store.inbox_totals,
+            Some(Totals {
+                count: 301,
+                bytes: 301
+            })
+        );
     }
 }
