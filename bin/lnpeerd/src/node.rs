@@ -215,7 +215,9 @@ impl Node {
         peer_config.features = plugins
             .init_features(&peer_config.features)
             .map_err(|e| NodeError::Plugins(e.to_string()))?;
-        let manager = match PeerManager::start(peer_config).await {
+        // Bound now (so a bad address fails the start), activated once every consumer of peer
+        // messages is in place: a peer that connects at once loses nothing.
+        let manager = match PeerManager::bind(peer_config).await {
             Ok(manager) => manager,
             Err(error) => {
                 plugins.shutdown().await;
@@ -359,6 +361,7 @@ impl Node {
             None => tokio::spawn(async {}),
         };
         onion.start();
+        manager.activate();
         let persister = tokio::spawn(persist_addresses(manager.clone(), store));
         for address in manager.listen_addrs() {
             tracing::info!("Listening on {address}");

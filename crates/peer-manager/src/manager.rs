@@ -65,6 +65,20 @@ pub(crate) struct Inner {
     pub(crate) pending_handshakes: Arc<Mutex<PendingHandshakes>>,
     /// The `--dev-disconnect` script as the connections consume it.
     pub(crate) dev_disconnect: Option<Arc<Mutex<peer_protocol::DevDisconnect>>>,
+    /// Before [`PeerManager::activate`]: the bound listeners and the restored peers to redial,
+    /// held so that no peer reaches us before our consumers are in place.
+    pub(crate) activation: Mutex<Activation>,
+}
+
+/// Whether the manager accepts and redials yet.
+pub(crate) enum Activation {
+    /// Bound, not accepting: what `activate` will start.
+    Waiting {
+        listeners: Vec<(TcpListener, Listening)>,
+        redials: Vec<PublicKey>,
+    },
+    /// Accepting connections and redialling.
+    Active,
 }
 
 impl Inner {
@@ -93,11 +107,26 @@ pub struct PeerManager {
 }
 
 impl PeerManager {
-    /// Binds every listen address and starts accepting connections.
+    /// Binds every listen address and starts accepting connections: [`PeerManager::bind`] and
+    /// [`PeerManager::activate`] at once. Messages that arrive before a consumer is set (the
+    /// custom sink or handler, the onion handler) are dropped, so a node that sets them should
+    /// bind, set them, then activate.
     ///
     /// # Errors
     /// A listen address cannot be bound.
     pub async fn start(config: PeerManagerConfig) -> io::Result<PeerManager> {
+        let manager = PeerManager::bind(config).await?;
+        manager.activate();
+        Ok(manager)
+    }
+
+    /// Binds every listen address, but accepts no connection and redials no restored peer
+    /// until [`PeerManager::activate`] (as lightningd activates connectd only once its plugins
+    /// are ready). Dialling out with [`PeerManager::connect`] works at once.
+    ///
+    /// # Errors
+    /// A listen address cannot be bound.
+    pub async fn bind(config: PeerManagerConfig) -> io::Result<PeerManager> {
         let mut listeners = Vec::new();
         let mut listen_addrs = Vec::new();
         let mut websocket_addrs = Vec::new();
@@ -131,15 +160,38 @@ impl PeerManager {
             custom: OnceLock::new(),
             onion: OnceLock::new(),
             pending_handshakes: Arc::default(),
+            activation: Mutex::new(Activation::Waiting {
+                listeners,
+                redials: Vec::new(),
+            }),
         });
+        Ok(PeerManager { inner })
+    }
+
+    /// Starts accepting on the bound addresses and redialling the restored peers. Once only;
+    /// later calls do nothing.
+    pub fn activate(&self) {
+        let waiting = std::mem::replace(
+            &mut *self
+                .inner
+                .activation
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            Activation::Active,
+        );
+        let Activation::Waiting { listeners, redials } = waiting else {
+            return;
+        };
         for (listener, listening) in listeners {
-            inner.tasks.spawn(crate::listener::accept_loop(
-                inner.clone(),
+            self.inner.tasks.spawn(crate::listener::accept_loop(
+                self.inner.clone(),
                 listener,
                 listening,
             ));
         }
-        Ok(PeerManager { inner })
+        for id in redials {
+            crate::dialer::spawn_redial(&self.inner, id);
+        }
     }
 
     /// Our node id.
@@ -443,15 +495,27 @@ impl PeerManager {
     }
 
     /// Adds a peer remembered from the store: disconnected, with its channels; it is redialled
-    /// if it has channels and an address.
+    /// (from [`PeerManager::activate`] on) if it has channels and an address.
     pub fn restore_peer(
         &self,
         id: PublicKey,
         address: Option<DialAddress>,
         channels: impl IntoIterator<Item = (ChannelDbId, ChannelState)>,
     ) {
-        if self.inner.registry.restore(id, address, channels) {
-            crate::dialer::spawn_redial(&self.inner, id);
+        if !self.inner.registry.restore(id, address, channels) {
+            return;
+        }
+        let mut activation = self
+            .inner
+            .activation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &mut *activation {
+            Activation::Waiting { redials, .. } => redials.push(id),
+            Activation::Active => {
+                drop(activation);
+                crate::dialer::spawn_redial(&self.inner, id);
+            }
         }
     }
 

@@ -635,3 +635,45 @@ async fn a_panicking_handler_ends_only_that_connection() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_bound_manager_accepts_and_redials_nobody_until_activated() {
+    // B is bound but not active: A's connection waits in the listen backlog, unanswered.
+    let b = PeerManager::bind(config(2)).await.unwrap();
+    let a = node(1).await;
+    let mut a_events = a.subscribe();
+    let b_address = dial_address(addr(&b));
+    let dialing = {
+        let a = a.clone();
+        let b_id = b.node_id();
+        tokio::spawn(async move { a.connect(b_id, &b_address).await })
+    };
+    // A restored peer with a channel and an address is not redialled yet either.
+    let c = node(3).await;
+    let mut c_events = c.subscribe();
+    b.restore_peer(
+        c.node_id(),
+        Some(dial_address(addr(&c))),
+        [(1, subdaemon_state::ChannelState::ChanneldNormal)],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!dialing.is_finished(), "B answered before it was activated");
+    assert!(
+        c.peer(&b.node_id()).is_none(),
+        "B redialled before it was activated"
+    );
+
+    // With its consumer set first, B misses nothing that A sends once connected.
+    let mut b_inbox = inbox(&b);
+    b.activate();
+    dialing.await.unwrap().unwrap();
+    connected(&mut a_events, b.node_id()).await;
+    a.send_custom(&b.node_id(), &[0xff, 0xff, 7]).unwrap();
+    assert_eq!(
+        custom_from(&mut b_inbox, a.node_id()).await,
+        vec![0xff, 0xff, 7]
+    );
+    connected(&mut c_events, b.node_id()).await;
+    // Activating again changes nothing.
+    b.activate();
+}
