@@ -26,7 +26,7 @@ use node_config::DialAddress;
 use noise_transport::{PublicKey, StaticKey};
 use subdaemon_state::{ChannelDbId, ChannelState, Owner, PeerInput, Transition};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 use wire::{Encode, Features, KnownFeatures, Message, Ping, TlvStream};
 
 use crate::admission::PendingHandshakes;
@@ -68,6 +68,9 @@ pub(crate) struct Inner {
     /// Before [`PeerManager::activate`]: the bound listeners and the restored peers to redial,
     /// held so that no peer reaches us before our consumers are in place.
     pub(crate) activation: Mutex<Activation>,
+    /// True once activated: until then a reader holds custom messages that have no consumer
+    /// yet (a connection dialled meanwhile, e.g. by a plugin's `init`), rather than drop them.
+    pub(crate) activated: watch::Sender<bool>,
 }
 
 /// Whether the manager accepts and redials yet.
@@ -122,7 +125,8 @@ impl PeerManager {
 
     /// Binds every listen address, but accepts no connection and redials no restored peer
     /// until [`PeerManager::activate`] (as lightningd activates connectd only once its plugins
-    /// are ready). Dialling out with [`PeerManager::connect`] works at once.
+    /// are ready). Dialling out with [`PeerManager::connect`] works at once; custom messages
+    /// on such a connection wait for activation if no consumer is set yet.
     ///
     /// # Errors
     /// A listen address cannot be bound.
@@ -164,6 +168,7 @@ impl PeerManager {
                 listeners,
                 redials: Vec::new(),
             }),
+            activated: watch::Sender::new(false),
         });
         Ok(PeerManager { inner })
     }
@@ -182,6 +187,7 @@ impl PeerManager {
         let Activation::Waiting { listeners, redials } = waiting else {
             return;
         };
+        self.inner.activated.send_replace(true);
         for (listener, listening) in listeners {
             self.inner.tasks.spawn(crate::listener::accept_loop(
                 self.inner.clone(),

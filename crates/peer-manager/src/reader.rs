@@ -106,6 +106,16 @@ pub(crate) async fn reader(
                     }
                 }
                 Received::Custom(_) => {
+                    // Before activation a consumer may still be coming: hold this peer's
+                    // messages (backpressure on it alone) rather than drop them.
+                    if inner.custom.get().is_none() && !*inner.activated.borrow() {
+                        crate::custom::flush(&mut touched);
+                        let mut activated = inner.activated.subscribe();
+                        tokio::select! {
+                            _ = activated.wait_for(|active| *active) => {}
+                            _ = stopped(&mut closed) => break 'run "closed".to_owned(),
+                        }
+                    }
                     let delivered = delivery
                         .deliver(
                             inner.custom.get(),

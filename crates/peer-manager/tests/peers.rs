@@ -677,3 +677,31 @@ async fn a_bound_manager_accepts_and_redials_nobody_until_activated() {
     // Activating again changes nothing.
     b.activate();
 }
+
+#[tokio::test]
+async fn custom_messages_on_a_connection_dialled_before_activation_wait_for_the_consumer() {
+    // B dials out before it is active (as a plugin may from its `init`) and before it has a
+    // consumer for custom messages; A sends at once.
+    let b = PeerManager::bind(config(2)).await.unwrap();
+    let a = node(1).await;
+    let mut a_events = a.subscribe();
+    b.connect(a.node_id(), &dial_address(addr(&a)))
+        .await
+        .unwrap();
+    connected(&mut a_events, b.node_id()).await;
+    a.send_custom(&b.node_id(), &[0xff, 0xff, 1]).unwrap();
+    a.send_custom(&b.node_id(), &[0xff, 0xff, 2]).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The consumer comes, then activation: both messages arrive, in order.
+    let mut b_inbox = inbox(&b);
+    b.activate();
+    assert_eq!(
+        custom_from(&mut b_inbox, a.node_id()).await,
+        vec![0xff, 0xff, 1]
+    );
+    assert_eq!(
+        custom_from(&mut b_inbox, a.node_id()).await,
+        vec![0xff, 0xff, 2]
+    );
+}
