@@ -36,6 +36,7 @@
 //!                                                   send message.to_bytes() to it
 //!                                                 not connected: drop + onionmessage_forward_fail
 //!                                                 otherwise (no bit 38/39, busy): drop
+//!                                                     + onionmessage_forward_fail
 //!   Forward { next_hop: ShortChannelId(scid), .. } ─▶ resolve through our channels, or drop
 //!                                                     + onionmessage_forward_fail
 //!   Receive(received) ─▶ received.path_secret() is Some: hook onion_message_recv_secret

@@ -7,8 +7,9 @@
 //!   calling protocol: peel; forward to the next peer (by node id; a next hop given as a short
 //!   channel id is dropped, since a channel-less node knows none), or peel again when the next
 //!   hop is us; or hand a message for us to the hooks' bounded queue (full: dropped). A peer's
-//!   message that does not peel or whose next hop is not a connected peer goes to a second
-//!   bounded queue, for the `onionmessage_forward_fail` notification. The
+//!   message that does not peel, whose next hop is not a connected peer, or whose next peer
+//!   refused it (no bit 38/39, busy) goes to a second bounded queue, for the
+//!   `onionmessage_forward_fail` notification. The
 //!   peer manager's [`peer_manager::OnionMessageHandler`] runs it on the sending peer's reader,
 //!   after that peer's rate limit (`peer-protocol`'s session), so one peer's onions cost no
 //!   other peer anything.

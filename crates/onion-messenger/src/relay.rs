@@ -5,7 +5,8 @@
 //!
 //! A peer's message that does not peel, or whose next hop is no peer of ours, is also handed
 //! (bounded, dropped when full) to the `onionmessage_forward_fail` notification, as CLN does: a
-//! plugin may connect to the next node and inject the message again.
+//! plugin may connect to the next node and inject the message again. So is one whose next peer
+//! refused it (no bit 38/39, or busy), which CLN would have sent.
 
 use std::sync::Arc;
 
@@ -35,9 +36,10 @@ pub struct ReceivedOnionMessage {
 }
 
 /// A peer's onion message we could not pass on, for the `onionmessage_forward_fail`
-/// notification. CLN's two cases: it did not peel (`outgoing` is `None`), or its next hop is
-/// not a connected peer (`outgoing` is the peeled message and where it was going). A next peer
-/// that is connected but busy or without the feature is not one (CLN sends to it regardless).
+/// notification: it did not peel (`outgoing` is `None`), or its next hop is not a connected
+/// peer, as in CLN; or the next peer did not offer onion messages or has too much waiting to
+/// be written, where CLN would have sent it (`outgoing` is the peeled message and where it was
+/// going).
 #[derive(Debug, Clone)]
 pub struct ForwardFailure {
     /// The peer that sent it.
@@ -123,7 +125,11 @@ impl Relay {
                 self.report_failure(source, incoming, Some(forward));
                 self.dropped(source, format!("onion msg: unknown next peer {next}"))
             }
-            Err(other) => self.dropped(source, format!("onion msg: next peer {next}: {other}")),
+            Err(refused) => {
+                // CLN would have sent it; a plugin told of the drop can inject it again later.
+                self.report_failure(source, incoming, Some(forward));
+                self.dropped(source, format!("onion msg: next peer {next}: {refused}"))
+            }
         }
     }
 
