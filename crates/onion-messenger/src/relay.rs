@@ -54,7 +54,7 @@ pub struct ForwardFailure {
 impl ForwardFailure {
     /// The notification's params in CLN's shape: `{"onionmessage_forward_fail": {...}}`.
     pub fn params(&self) -> serde_json::Value {
-        forward_fail_params(self)
+        forward_fail_params(&self.source, &self.incoming, self.outgoing.as_ref())
     }
 }
 

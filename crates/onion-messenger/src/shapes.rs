@@ -11,12 +11,10 @@
 //! ```
 
 use onion_message::{
-    BlindedHop, BlindedPath, Direction, Encode, IntroductionNode, NextHop, Payload, PublicKey,
-    ShortChannelId,
+    BlindedHop, BlindedPath, Direction, Encode, Forward, IntroductionNode, NextHop, OnionMessage,
+    Payload, PublicKey, ShortChannelId,
 };
 use serde_json::{json, Map, Value};
-
-use crate::relay::ForwardFailure;
 
 /// A blinded path in CLN's JSON shape.
 pub fn blinded_path_json(path: &BlindedPath) -> Value {
@@ -145,26 +143,24 @@ pub fn parse_blinded_path(value: &Value) -> Result<BlindedPath, String> {
     BlindedPath::new(introduction, first_path_key, hops).map_err(|error| error.to_string())
 }
 
-/// `{"onionmessage_forward_fail": {...}}`: `source`, `incoming` (the packet we could not pass
-/// on) and `path_key` (its path key, so `injectonionmessage` takes the two as they are); when
-/// peeling got that far, `outgoing` (the whole next `onion_message`) and `next_node_id`, or
-/// `next_short_channel_id_dir` (an `encrypted_data_tlv` names a channel without a direction;
-/// CLN writes it as direction 0).
-pub fn forward_fail_params(failure: &ForwardFailure) -> Value {
+/// `{"onionmessage_forward_fail": {...}}`: `source` (the peer that sent it), `incoming` (the
+/// packet we could not pass on) and `path_key` (its path key, so `injectonionmessage` takes
+/// the two as they are); when peeling got that far, `outgoing` (the whole next
+/// `onion_message`) and `next_node_id`, or `next_short_channel_id_dir` (an
+/// `encrypted_data_tlv` names a channel without a direction; CLN writes it as direction 0).
+pub fn forward_fail_params(
+    source: &PublicKey,
+    incoming: &OnionMessage,
+    outgoing: Option<&Forward>,
+) -> Value {
     let mut about = Map::new();
-    about.insert(
-        "source".into(),
-        hex::encode(failure.source.serialize()).into(),
-    );
-    about.insert(
-        "incoming".into(),
-        hex::encode(failure.incoming.packet()).into(),
-    );
+    about.insert("source".into(), hex::encode(source.serialize()).into());
+    about.insert("incoming".into(), hex::encode(incoming.packet()).into());
     about.insert(
         "path_key".into(),
-        hex::encode(failure.incoming.path_key().serialize()).into(),
+        hex::encode(incoming.path_key().serialize()).into(),
     );
-    if let Some(forward) = &failure.outgoing {
+    if let Some(forward) = outgoing {
         about.insert(
             "outgoing".into(),
             hex::encode(forward.message.to_bytes()).into(),
@@ -303,24 +299,20 @@ mod tests {
         let incoming =
             onion_message::OnionMessage::new(key(5), vec![0xab; 1366]).expect("a message");
         let next = onion_message::OnionMessage::new(key(6), vec![0xcd; 1366]).expect("a message");
-        let mut failure = ForwardFailure {
-            source: key(7),
-            incoming: incoming.clone(),
-            outgoing: None,
-        };
+        let source = key(7);
         // Did not peel: no next hop, no outgoing.
-        let params = forward_fail_params(&failure);
+        let params = forward_fail_params(&source, &incoming, None);
         let about = &params["onionmessage_forward_fail"];
         assert_eq!(about["source"], hex::encode(key(7).serialize()));
         assert_eq!(about["incoming"], hex::encode(incoming.packet()));
         assert_eq!(about["path_key"], hex::encode(key(5).serialize()));
         assert_eq!(about.as_object().map(Map::len), Some(3), "{about}");
 
-        failure.outgoing = Some(onion_message::Forward {
+        let to_node = onion_message::Forward {
             next_hop: NextHop::NodeId(key(8)),
             message: next.clone(),
-        });
-        let params = forward_fail_params(&failure);
+        };
+        let params = forward_fail_params(&source, &incoming, Some(&to_node));
         let about = &params["onionmessage_forward_fail"];
         // The whole next message, type first, as CLN hands it on.
         assert_eq!(about["outgoing"], hex::encode(next.to_bytes()));
@@ -330,11 +322,11 @@ mod tests {
         assert_eq!(about["next_node_id"], hex::encode(key(8).serialize()));
         assert!(about.get("next_short_channel_id_dir").is_none());
 
-        failure.outgoing = Some(onion_message::Forward {
+        let to_channel = onion_message::Forward {
             next_hop: NextHop::ShortChannelId(ShortChannelId::new(700, 3, 1).expect("in range")),
             message: next,
-        });
-        let params = forward_fail_params(&failure);
+        };
+        let params = forward_fail_params(&source, &incoming, Some(&to_channel));
         let about = &params["onionmessage_forward_fail"];
         assert_eq!(about["next_short_channel_id_dir"], "700x3x1/0");
         assert!(about.get("next_node_id").is_none());
