@@ -121,14 +121,17 @@ impl Relay {
                 tracing::debug!(node_id = %next, subsystem = "connectd", "onion msg: forwarded");
                 Ok(())
             }
-            Err(peer_manager::SendOnionError::NotConnected) => {
+            Err(error) => {
+                // A refusal by a connected peer (no bit 38/39, busy) is reported too, though
+                // CLN would have sent: a plugin told of it can inject the message again later.
                 self.report_failure(source, incoming, Some(forward));
-                self.dropped(source, format!("onion msg: unknown next peer {next}"))
-            }
-            Err(refused) => {
-                // CLN would have sent it; a plugin told of the drop can inject it again later.
-                self.report_failure(source, incoming, Some(forward));
-                self.dropped(source, format!("onion msg: next peer {next}: {refused}"))
+                let why = match error {
+                    peer_manager::SendOnionError::NotConnected => {
+                        format!("onion msg: unknown next peer {next}")
+                    }
+                    refused => format!("onion msg: next peer {next}: {refused}"),
+                };
+                self.dropped(source, why)
             }
         }
     }

@@ -16,12 +16,10 @@ use onion_messenger::{ForwardFailure, OnionMessenger};
 use peer_manager::testing::*;
 use peer_manager::{PeerManager, PeerManagerConfig};
 use tokio::sync::mpsc;
-use wire::feature_bits::OPTION_ONION_MESSAGES;
 
 /// A manager offering `option_onion_messages`, as lnpeerd does, with `adjust` applied.
 async fn onion_node(byte: u8, adjust: impl FnOnce(&mut PeerManagerConfig)) -> PeerManager {
-    let mut config = config(byte);
-    config.features.set(OPTION_ONION_MESSAGES + 1);
+    let mut config = onion_config(byte);
     adjust(&mut config);
     PeerManager::start(config).await.unwrap()
 }
@@ -67,16 +65,26 @@ fn through(relay: &PublicKey, recipient: &PublicKey, nonce: u8) -> OnionMessage 
     built.message
 }
 
+/// The next forward failure reported within `wait`.
+async fn failure_within(
+    failures: &mut mpsc::Receiver<ForwardFailure>,
+    wait: Duration,
+) -> Option<ForwardFailure> {
+    tokio::time::timeout(wait, failures.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
 async fn next_failure(failures: &mut mpsc::Receiver<ForwardFailure>) -> ForwardFailure {
-    tokio::time::timeout(WAIT, failures.recv())
+    failure_within(failures, WAIT)
         .await
         .expect("no forward failure was reported")
-        .unwrap()
 }
 
 async fn no_failure(failures: &mut mpsc::Receiver<ForwardFailure>) {
-    let late = tokio::time::timeout(Duration::from_millis(300), failures.recv()).await;
-    assert!(late.is_err(), "unexpected failure: {late:?}");
+    let late = failure_within(failures, Duration::from_millis(300)).await;
+    assert!(late.is_none(), "unexpected failure: {late:?}");
 }
 
 /// Checks that `failure` is A's `sent` message, peeled and headed for `next`, and that the
@@ -147,9 +155,7 @@ async fn a_forward_its_next_peer_refuses_is_reported() {
         let sent = through(&b.manager.node_id(), &stalled.node_id(), nonce);
         a.send_onion_message(&b.manager.node_id(), &sent.to_bytes())
             .unwrap();
-        if let Ok(Some(failure)) =
-            tokio::time::timeout(Duration::from_millis(300), b.failures.recv()).await
-        {
+        if let Some(failure) = failure_within(&mut b.failures, Duration::from_millis(300)).await {
             assert_reported(&failure, &a, &sent, &stalled.node_id());
             return;
         }

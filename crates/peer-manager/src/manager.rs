@@ -66,11 +66,10 @@ pub(crate) struct Inner {
     /// The `--dev-disconnect` script as the connections consume it.
     pub(crate) dev_disconnect: Option<Arc<Mutex<peer_protocol::DevDisconnect>>>,
     /// Before [`PeerManager::activate`]: the bound listeners and the restored peers to redial,
-    /// held so that no peer reaches us before our consumers are in place.
-    pub(crate) activation: Mutex<Activation>,
-    /// True once activated: until then a reader holds custom messages that have no consumer
-    /// yet (a connection dialled meanwhile, e.g. by a plugin's `init`), rather than drop them.
-    pub(crate) activated: watch::Sender<bool>,
+    /// held so that no peer reaches us before our consumers are in place. Watched by readers:
+    /// until activation a reader holds custom messages that have no consumer yet (a connection
+    /// dialled meanwhile, e.g. by a plugin's `init`), rather than drop them.
+    pub(crate) activation: watch::Sender<Activation>,
 }
 
 /// Whether the manager accepts and redials yet.
@@ -82,6 +81,12 @@ pub(crate) enum Activation {
     },
     /// Accepting connections and redialling.
     Active,
+}
+
+impl Activation {
+    pub(crate) fn is_active(&self) -> bool {
+        matches!(self, Activation::Active)
+    }
 }
 
 impl Inner {
@@ -164,11 +169,10 @@ impl PeerManager {
             custom: OnceLock::new(),
             onion: OnceLock::new(),
             pending_handshakes: Arc::default(),
-            activation: Mutex::new(Activation::Waiting {
+            activation: watch::Sender::new(Activation::Waiting {
                 listeners,
                 redials: Vec::new(),
             }),
-            activated: watch::Sender::new(false),
         });
         Ok(PeerManager { inner })
     }
@@ -176,18 +180,11 @@ impl PeerManager {
     /// Starts accepting on the bound addresses and redialling the restored peers. Once only;
     /// later calls do nothing.
     pub fn activate(&self) {
-        let waiting = std::mem::replace(
-            &mut *self
-                .inner
-                .activation
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-            Activation::Active,
-        );
-        let Activation::Waiting { listeners, redials } = waiting else {
+        let Activation::Waiting { listeners, redials } =
+            self.inner.activation.send_replace(Activation::Active)
+        else {
             return;
         };
-        self.inner.activated.send_replace(true);
         for (listener, listening) in listeners {
             self.inner.tasks.spawn(crate::listener::accept_loop(
                 self.inner.clone(),
@@ -511,17 +508,17 @@ impl PeerManager {
         if !self.inner.registry.restore(id, address, channels) {
             return;
         }
-        let mut activation = self
-            .inner
-            .activation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match &mut *activation {
-            Activation::Waiting { redials, .. } => redials.push(id),
-            Activation::Active => {
-                drop(activation);
-                crate::dialer::spawn_redial(&self.inner, id);
+        let mut redial_now = false;
+        // Not a change readers wait for, so they are not woken.
+        self.inner.activation.send_if_modified(|activation| {
+            match activation {
+                Activation::Waiting { redials, .. } => redials.push(id),
+                Activation::Active => redial_now = true,
             }
+            false
+        });
+        if redial_now {
+            crate::dialer::spawn_redial(&self.inner, id);
         }
     }
 

@@ -18,6 +18,7 @@ use crate::connection::{teardown, Link};
 use crate::custom::{flush, Delivery, DeliveryFailure};
 use crate::establish::FLUSH_ON_CLOSE;
 use crate::io_log::log_io;
+use crate::manager::Activation;
 use crate::manager::Inner;
 use crate::outbox::{Class, Outbox};
 use crate::registry::PongWaiter;
@@ -108,11 +109,11 @@ pub(crate) async fn reader(
                 Received::Custom(_) => {
                     // Before activation a consumer may still be coming: hold this peer's
                     // messages (backpressure on it alone) rather than drop them.
-                    if inner.custom.get().is_none() && !*inner.activated.borrow() {
-                        crate::custom::flush(&mut touched);
-                        let mut activated = inner.activated.subscribe();
+                    if inner.custom.get().is_none() && !inner.activation.borrow().is_active() {
+                        flush(&mut touched);
+                        let mut activation = inner.activation.subscribe();
                         tokio::select! {
-                            _ = activated.wait_for(|active| *active) => {}
+                            _ = activation.wait_for(Activation::is_active) => {}
                             _ = stopped(&mut closed) => break 'run "closed".to_owned(),
                         }
                     }

@@ -40,6 +40,15 @@ pub fn config(byte: u8) -> PeerManagerConfig {
     config
 }
 
+/// [`config`]`(byte)` offering `option_onion_messages` (bit 39), as lnpeerd does.
+pub fn onion_config(byte: u8) -> PeerManagerConfig {
+    let mut config = config(byte);
+    config
+        .features
+        .set(wire::feature_bits::OPTION_ONION_MESSAGES + 1);
+    config
+}
+
 /// A started [`config`]`(byte)`.
 pub async fn node(byte: u8) -> PeerManager {
     PeerManager::start(config(byte)).await.unwrap()

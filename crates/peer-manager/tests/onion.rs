@@ -10,7 +10,6 @@ use noise_transport::PublicKey;
 use peer_manager::testing::*;
 use peer_manager::{OnionMessageHandler, PeerManager, SendOnionError};
 use tokio::sync::mpsc;
-use wire::feature_bits::OPTION_ONION_MESSAGES;
 
 /// Every `onion_message` a node's handler is given, with who sent it.
 struct Recorder(mpsc::UnboundedSender<(PublicKey, Vec<u8>)>);
@@ -28,8 +27,7 @@ async fn onion_node(
     byte: u8,
     adjust: impl FnOnce(&mut peer_manager::PeerManagerConfig),
 ) -> (PeerManager, mpsc::UnboundedReceiver<(PublicKey, Vec<u8>)>) {
-    let mut config = config(byte);
-    config.features.set(OPTION_ONION_MESSAGES + 1);
+    let mut config = onion_config(byte);
     adjust(&mut config);
     let node = PeerManager::start(config).await.unwrap();
     let (sender, received) = mpsc::unbounded_channel();
